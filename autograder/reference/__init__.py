@@ -1,0 +1,1 @@
+"""Reference NumPy implementations, one module per chapter (float64, batch first)."""

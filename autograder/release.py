@@ -1,0 +1,113 @@
+"""Generate the student release ``course/`` from ``solutions/``: ``python -m autograder.release``.
+
+Each chapter folder ``solutions/<chapter>/`` is an nbgrader assignment; the release is
+made by stock ``nbgrader generate_assignment`` (solutions replaced by stubs, hidden
+tests removed, outputs cleared, checksums recorded) with a throwaway gradebook, so
+the committed ``course/`` is reproducible byte for byte. Files in ``solutions/`` that
+are not chapter folders (the index notebook) are copied as they are.
+
+    python -m autograder.release              # rewrite course/ (all chapters)
+    python -m autograder.release 01_losses    # one chapter
+    python -m autograder.release --check      # exit 1 if course/ is out of sync
+"""
+
+import argparse
+import filecmp
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SOURCE = ROOT / "solutions"
+RELEASE = ROOT / "course"
+
+
+def chapters():
+    """Chapter ids (folder names in solutions/ that hold a notebook), in order."""
+    return sorted(p.name for p in SOURCE.iterdir() if p.is_dir() and any(p.glob("*.ipynb")))
+
+
+def solution_path(chapter):
+    """The source notebook of a chapter: solutions/<chapter>/<chapter>.ipynb."""
+    return SOURCE / chapter / f"{chapter}.ipynb"
+
+
+def loose_files():
+    """Files directly in solutions/ (not chapters): copied to the release unchanged."""
+    return sorted(p for p in SOURCE.iterdir() if p.is_file() and not p.name.startswith("."))
+
+
+def _nbgrader_command():
+    exe = Path(sys.executable).with_name("nbgrader")
+    return [str(exe)] if exe.exists() else [sys.executable, "-m", "nbgrader"]
+
+
+def generate(chapter, release_dir):
+    """Run ``nbgrader generate_assignment`` for one chapter into ``release_dir``."""
+    with tempfile.TemporaryDirectory() as tmp:
+        env = dict(os.environ)
+        env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+        cmd = _nbgrader_command() + [
+            "generate_assignment", chapter, "--force", "--log-level=WARN",
+            f"--CourseDirectory.release_directory={release_dir}",
+            f"--CourseDirectory.db_url=sqlite:///{tmp}/release.db",
+        ]
+        result = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
+        if result.returncode != 0 or not (Path(release_dir) / chapter).is_dir():
+            raise RuntimeError(f"nbgrader generate_assignment {chapter} failed:\n{result.stdout}\n{result.stderr}")
+
+
+def build(release_dir, only=None):
+    """Write the release of the given chapters (default all) and the loose files into ``release_dir``."""
+    release_dir = Path(release_dir)
+    release_dir.mkdir(parents=True, exist_ok=True)
+    for chapter in only or chapters():
+        target = release_dir / chapter
+        if target.exists():
+            shutil.rmtree(target)
+        generate(chapter, release_dir)
+    if not only:
+        for path in loose_files():
+            shutil.copyfile(path, release_dir / path.name)
+
+
+def differences(expected_dir, actual_dir):
+    """Relative paths that differ between two release trees (missing, extra or changed)."""
+    out = []
+
+    def walk(cmp, prefix=""):
+        out.extend(f"{prefix}{name} (only in the fresh release)" for name in cmp.left_only)
+        out.extend(f"{prefix}{name} (not produced from solutions/)" for name in cmp.right_only)
+        out.extend(f"{prefix}{name} (content differs)" for name in cmp.diff_files)
+        for name, sub in cmp.subdirs.items():
+            walk(sub, f"{prefix}{name}/")
+
+    walk(filecmp.dircmp(expected_dir, actual_dir, ignore=["__pycache__", ".ipynb_checkpoints"]))
+    return out
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description="Generate course/ from solutions/ with nbgrader.")
+    parser.add_argument("chapters", nargs="*", help="chapter ids (default: all)")
+    parser.add_argument("--check", action="store_true", help="compare a fresh release with course/; change nothing")
+    args = parser.parse_args(argv)
+    if args.check:
+        with tempfile.TemporaryDirectory() as tmp:
+            build(tmp)
+            problems = differences(tmp, RELEASE)
+        if problems:
+            print("course/ is out of sync with solutions/ (run: python -m autograder.release):")
+            print("\n".join(f"  {p}" for p in problems))
+            return 1
+        print("course/ is in sync with solutions/.")
+        return 0
+    build(RELEASE, args.chapters or None)
+    print(f"released {', '.join(args.chapters or chapters())} into {RELEASE.relative_to(ROOT)}/")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# One entry point for learners, instructors and CI.
+#
+#   ./course.sh            set up (first time only) and open JupyterLab on the course index
+#   ./course.sh test       set up (first time only) and run the test suite
+#   ./course.sh run        set up and execute every student notebook headless (a smoke run)
+#   ./course.sh setup      only create/update the virtual environment .venv
+#   ./course.sh release    regenerate course/ from solutions/ (instructors)
+#   ./course.sh bench      print the benchmark figures (docs/benchmarks.md records them)
+#
+# Needs Python 3.11-3.13 with venv and pip (PYTHON=python3.12 ./course.sh to choose one).
+set -euo pipefail
+cd "$(dirname "$0")"
+
+PYTHON="${PYTHON:-python3}"
+VENV=".venv"
+STAMP="$VENV/.installed"
+
+setup() {
+    if [ ! -x "$VENV/bin/python" ]; then
+        echo "Creating the virtual environment $VENV with $($PYTHON --version)..."
+        "$PYTHON" -m venv "$VENV"
+    fi
+    # Reinstall only when the requirements changed since the last install.
+    local want
+    want="$(cat requirements.txt pyproject.toml | sha256sum | cut -d' ' -f1)"
+    if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$want" ]; then
+        echo "Installing the course's packages into $VENV (a few minutes the first time)..."
+        "$VENV/bin/python" -m pip install --quiet --upgrade pip
+        "$VENV/bin/python" -m pip install --quiet -r requirements.txt
+        "$VENV/bin/python" -m pip install --quiet --no-deps -e .
+        echo "$want" > "$STAMP"
+    fi
+    export PATH="$PWD/$VENV/bin:$PATH"
+    export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
+}
+
+cmd="${1:-lab}"
+[ $# -gt 0 ] && shift
+case "$cmd" in
+    setup)   setup ;;
+    lab)     setup; exec jupyter lab course/index.ipynb "$@" ;;
+    test)    setup; exec python -m pytest "$@" ;;
+    run)     setup; exec python -m autograder.smoke "$@" ;;
+    release) setup; python -m autograder.build_checks; exec python -m autograder.release "$@" ;;
+    bench)   setup; exec python -m benchmarks.run "$@" ;;
+    *)       sed -n '2,12p' "$0"; exit 2 ;;
+esac

@@ -1,0 +1,98 @@
+"""The visible checks and hidden tests: they accept the reference, reject every known
+mistake (naming it), and the stored visible cases are in sync with the reference."""
+
+import numpy as np
+import pytest
+
+from autograder import build_checks
+from autograder.cases import find_topic, reference_and_mistakes, topic_modules
+from autograder.hidden import check_hidden
+from dlcourse.checks import CheckFailure, check, property_checks, stored_cases
+
+CASE_FUNCTIONS = sorted({name for m in topic_modules() for name in getattr(m, "VISIBLE", {})})
+HIDDEN_FUNCTIONS = sorted({name for m in topic_modules() for name in getattr(m, "HIDDEN", {})}
+                          | {name for m in topic_modules() for name in getattr(m, "HIDDEN_CUSTOM", {})})
+MISTAKES = [(name, mistake) for name in HIDDEN_FUNCTIONS for mistake in reference_and_mistakes(name)[1]]
+
+
+def test_stored_visible_cases_are_up_to_date():
+    assert build_checks.main(["--check"]) == 0, "run: python -m autograder.build_checks"
+
+
+@pytest.mark.parametrize("name", CASE_FUNCTIONS + sorted(property_checks()))
+def test_reference_passes_visible_checks(name, capsys):
+    reference, _ = reference_and_mistakes(name)
+    check(reference, name)
+    assert "visible checks passed" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("name", HIDDEN_FUNCTIONS)
+def test_reference_passes_hidden_tests(name):
+    reference, _ = reference_and_mistakes(name)
+    check_hidden(reference, name)
+
+
+@pytest.mark.parametrize("name,mistake", MISTAKES)
+def test_hidden_tests_reject_every_known_mistake(name, mistake):
+    _, mistakes = reference_and_mistakes(name)
+    with pytest.raises(AssertionError):
+        check_hidden(mistakes[mistake], name)
+
+
+@pytest.mark.parametrize("name", CASE_FUNCTIONS)
+def test_visible_checks_name_at_least_one_mistake_per_function(name):
+    """Every function with stored cases diagnoses some known mistake by name (if it has any)."""
+    _, mistakes = reference_and_mistakes(name)
+    if not mistakes:
+        pytest.skip(f"{name} has no catalogued mistakes")
+    named = set()
+    for mistake, wrong in mistakes.items():
+        try:
+            check(wrong, name)
+        except CheckFailure as failure:
+            if f"matches {mistake}" in str(failure):
+                named.add(mistake)
+    assert named, f"no visible case of {name} recognizes any of {sorted(mistakes)}"
+
+
+def test_failure_message_names_the_case_expected_got_and_mistake():
+    _, mistakes = reference_and_mistakes("mse")
+    with pytest.raises(CheckFailure) as info:
+        check(mistakes["summing instead of averaging"], "mse")
+    message = str(info.value)
+    for part in ("mse, case 'a vector of 4 predictions'", "expected:", "got:",
+                 "Your output matches summing instead of averaging"):
+        assert part in message
+
+
+def test_an_untouched_stub_is_reported_as_not_implemented():
+    def mse(y_true, y_pred):
+        raise NotImplementedError()
+
+    with pytest.raises(CheckFailure, match="not implemented yet"):
+        check(mse)
+
+
+def test_modifying_an_input_in_place_is_reported():
+    def softmax(z):
+        z -= z.max(axis=-1, keepdims=True)
+        e = np.exp(z)
+        return e / e.sum(axis=-1, keepdims=True)
+
+    with pytest.raises(CheckFailure, match="modified its input `z` in place"):
+        check(softmax)
+
+
+def test_missing_value_error_is_reported():
+    def mse(y_true, y_pred):
+        return float(np.mean((np.asarray(y_pred) - np.asarray(y_true)) ** 2))
+
+    with pytest.raises(CheckFailure, match="expected a ValueError"):
+        check(mse)
+
+
+def test_every_graded_function_has_a_reference_and_stored_or_property_checks():
+    for name in HIDDEN_FUNCTIONS:
+        topic, _ = find_topic(name)
+        assert callable(reference_and_mistakes(name)[0])
+        assert name in stored_cases() or name in property_checks(), f"{name} ({topic}) has no visible check"

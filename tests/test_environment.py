@@ -1,0 +1,31 @@
+"""The pip route (requirements.txt) and the conda route (environment.yml) stay equivalent."""
+
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _names(lines):
+    names = set()
+    for line in lines:
+        line = line.split("#")[0].strip().lstrip("-").strip()
+        if not line or line.startswith(("-r", "-e", ".", "pip:", "python")) or line.endswith(":"):
+            continue
+        names.add(re.split(r"[<>=!~\[ ]", line, maxsplit=1)[0].lower().replace("_", "-"))
+    return names
+
+
+def test_environment_yml_lists_the_same_packages_as_requirements_txt():
+    pip = _names((ROOT / "requirements.txt").read_text().splitlines())
+    text = (ROOT / "environment.yml").read_text()
+    body = text.split("dependencies:", 1)[1]
+    conda = _names(line for line in body.splitlines() if line.strip().startswith("-") or line.startswith("      "))
+    conda.discard("pip")
+    assert pip == conda, f"only in requirements.txt: {sorted(pip - conda)}; only in environment.yml: {sorted(conda - pip)}"
+
+
+def test_tensorflow_comes_from_pip_in_the_conda_environment():
+    text = (ROOT / "environment.yml").read_text()
+    pip_section = text.split("- pip:", 1)[1]
+    assert "tensorflow" in pip_section
