@@ -1,0 +1,270 @@
+"""Reference implementations for chapter 07, batch normalization, layer norm and dropout.
+
+Float64, batch dimension first, features on the last axis (Keras's ``axis=-1``).
+
+Batch normalization (Keras ``BatchNormalization(momentum=0.99, epsilon=1e-3)``)
+normalizes every feature of a layer's pre-activations over the batch, then applies a
+learned scale and shift:
+
+    mu = mean(x, batch axes)          var = mean((x - mu)**2, batch axes)   (biased)
+    x_hat = (x - mu) / sqrt(var + eps)     out = gamma * x_hat + beta
+
+In training mode it uses the batch statistics and updates the running ones,
+
+    running = momentum * running + (1 - momentum) * batch
+
+(Keras also uses the *biased* batch variance here; PyTorch uses the unbiased one).
+At inference ('test' mode) it uses the running statistics instead, so the output of
+one sample does not depend on the rest of the batch. The running statistics are the
+one thing a graded function in this course updates in place: ``bn_param`` is a dict
+and its ``running_mean`` / ``running_var`` entries are replaced by the new arrays.
+
+Layer normalization (Keras ``LayerNormalization(epsilon=1e-3)``) uses the same
+formulas but normalizes each sample over its own last axis; it behaves identically
+in training and at inference and keeps no running statistics.
+
+Dropout is inverted dropout, as in Keras: ``rate`` is the probability of *dropping*
+a unit; kept units are multiplied by 1 / (1 - rate) during training so that the
+expected activation is unchanged and inference needs no change at all. It is applied
+to hidden activations (a layer's outputs), not to the input data (ERRATA 18); batch
+norm is a normalization of pre-activations, not primarily a regularizer (ERRATA 17).
+"""
+
+import numpy as np
+
+_BN_DEFAULTS = {"eps": 1e-3, "momentum": 0.99}
+
+
+def _as_float(x, name):
+    try:
+        return np.asarray(x, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name} must be numeric, got {type(x).__name__}") from exc
+
+
+def _check_affine(x, gamma, beta):
+    x, gamma, beta = _as_float(x, "x"), _as_float(gamma, "gamma"), _as_float(beta, "beta")
+    if x.ndim < 2:
+        raise ValueError(f"x must have shape (n, ..., d) with a batch axis first, got {x.shape}")
+    d = x.shape[-1]
+    if gamma.shape != (d,) or beta.shape != (d,):
+        raise ValueError(f"gamma and beta must have shape ({d},) to match x {x.shape}, "
+                         f"got {gamma.shape} and {beta.shape}")
+    return x, gamma, beta
+
+
+# --------------------------------------------------------------------------- batch norm
+
+
+def batchnorm_forward(x, gamma, beta, bn_param):
+    """Batch normalization forward pass.
+
+    x: (n, d), or (n, ..., d) with statistics over every axis but the last;
+    gamma, beta: (d,).
+    bn_param: dict with
+        'mode'         'train' or 'test' (required);
+        'eps'          added to the variance inside the square root, default 1e-3;
+        'momentum'     of the running averages, default 0.99;
+        'running_mean' (d,), zeros when absent; 'running_var' (d,), ones when absent.
+    Train mode normalizes with the batch mean and biased batch variance and stores
+    momentum * running + (1 - momentum) * batch as new arrays under 'running_mean'
+    and 'running_var' in bn_param (the dict is updated in place, the old arrays are
+    not written to). Test mode normalizes with the running statistics and leaves
+    bn_param's statistics unchanged (missing ones are filled with zeros/ones).
+    Returns (out, cache): out shaped like x; cache for the backward passes.
+    """
+    x, gamma, beta = _check_affine(x, gamma, beta)
+    if not isinstance(bn_param, dict):
+        raise ValueError(f"bn_param must be a dict, got {type(bn_param).__name__}")
+    mode = bn_param.get("mode")
+    if mode not in ("train", "test"):
+        raise ValueError(f"bn_param['mode'] must be 'train' or 'test', got {mode!r}")
+    eps = float(bn_param.get("eps", _BN_DEFAULTS["eps"]))
+    momentum = float(bn_param.get("momentum", _BN_DEFAULTS["momentum"]))
+    if not eps > 0.0:
+        raise ValueError(f"bn_param['eps'] must be > 0, got {eps}")
+    if not 0.0 <= momentum <= 1.0:
+        raise ValueError(f"bn_param['momentum'] must lie in [0, 1], got {momentum}")
+    d = x.shape[-1]
+    running_mean = _as_float(bn_param.get("running_mean", np.zeros(d)), "running_mean")
+    running_var = _as_float(bn_param.get("running_var", np.ones(d)), "running_var")
+    if running_mean.shape != (d,) or running_var.shape != (d,):
+        raise ValueError(f"running_mean and running_var must have shape ({d},), "
+                         f"got {running_mean.shape} and {running_var.shape}")
+
+    axes = tuple(range(x.ndim - 1))
+    if mode == "train":
+        mu = x.mean(axis=axes)
+        var = x.var(axis=axes)  # biased: divides by the number of samples m
+        bn_param["running_mean"] = momentum * running_mean + (1.0 - momentum) * mu
+        bn_param["running_var"] = momentum * running_var + (1.0 - momentum) * var
+    else:
+        mu, var = running_mean, running_var
+        bn_param.setdefault("running_mean", running_mean.copy())
+        bn_param.setdefault("running_var", running_var.copy())
+    inv_std = 1.0 / np.sqrt(var + eps)
+    x_hat = (x - mu) * inv_std
+    out = gamma * x_hat + beta
+    cache = {"mode": mode, "x": x, "x_hat": x_hat, "mu": mu, "var": var, "eps": eps,
+             "inv_std": inv_std, "gamma": gamma, "axes": axes}
+    return out, cache
+
+
+def _check_dout(dout, cache):
+    dout = _as_float(dout, "dout")
+    if dout.shape != cache["x"].shape:
+        raise ValueError(f"dout must have shape {cache['x'].shape} like the forward input, got {dout.shape}")
+    return dout
+
+
+def batchnorm_backward(dout, cache):
+    """Batch normalization backward pass, compact form.
+
+    dout: shaped like the forward input x; cache from ``batchnorm_forward``.
+    Returns (dx, dgamma, dbeta) shaped like x, (d,), (d,):
+
+        dbeta = sum(dout), dgamma = sum(dout * x_hat)      (over the batch axes)
+        train: dx = inv_std / m * (m g - sum(g) - x_hat * sum(g * x_hat)), g = gamma dout
+        test:  dx = gamma * inv_std * dout   (the running statistics are constants)
+
+    with m the number of samples the statistics were taken over.
+    """
+    dout = _check_dout(dout, cache)
+    axes, x_hat, inv_std = cache["axes"], cache["x_hat"], cache["inv_std"]
+    dbeta = dout.sum(axis=axes)
+    dgamma = (dout * x_hat).sum(axis=axes)
+    g = dout * cache["gamma"]
+    if cache["mode"] == "test":
+        return g * inv_std, dgamma, dbeta
+    m = x_hat.size // x_hat.shape[-1]
+    dx = inv_std / m * (m * g - g.sum(axis=axes) - x_hat * (g * x_hat).sum(axis=axes))
+    return dx, dgamma, dbeta
+
+
+def batchnorm_backward_graph(dout, cache):
+    """Batch normalization backward pass, one node of the computational graph at a time.
+
+    Same inputs and outputs as ``batchnorm_backward`` (and the same values up to
+    rounding); written out step by step for the notebook. Forward graph (train mode):
+
+        mu = mean(x)  ->  xmu = x - mu  ->  sq = xmu**2  ->  var = mean(sq)
+        ->  std = sqrt(var + eps)  ->  istd = 1 / std  ->  x_hat = xmu * istd
+        ->  out = gamma * x_hat + beta
+    """
+    dout = _check_dout(dout, cache)
+    axes, x, x_hat, gamma = cache["axes"], cache["x"], cache["x_hat"], cache["gamma"]
+    m = x.size // x.shape[-1]
+    # out = gamma * x_hat + beta
+    dbeta = dout.sum(axis=axes)
+    dgamma = (dout * x_hat).sum(axis=axes)
+    dx_hat = dout * gamma
+    if cache["mode"] == "test":
+        return dx_hat * cache["inv_std"], dgamma, dbeta
+    # recompute the forward nodes
+    mu, var, eps = cache["mu"], cache["var"], cache["eps"]
+    xmu = x - mu
+    std = np.sqrt(var + eps)
+    istd = 1.0 / std
+    # x_hat = xmu * istd  (xmu feeds two branches: here and through var)
+    dxmu_direct = dx_hat * istd
+    distd = (dx_hat * xmu).sum(axis=axes)
+    # istd = 1 / std
+    dstd = -distd / std**2
+    # std = sqrt(var + eps)
+    dvar = dstd * 0.5 / std
+    # var = mean(sq)
+    dsq = np.broadcast_to(dvar / m, x.shape)
+    # sq = xmu**2
+    dxmu = dxmu_direct + 2.0 * xmu * dsq
+    # xmu = x - mu  (x feeds two branches: here and through mu)
+    dx_direct = dxmu
+    dmu = -dxmu.sum(axis=axes)
+    # mu = mean(x)
+    dx = dx_direct + np.broadcast_to(dmu / m, x.shape)
+    return dx, dgamma, dbeta
+
+
+# --------------------------------------------------------------------------- layer norm
+
+
+def layernorm_forward(x, gamma, beta, eps=1e-3):
+    """Layer normalization forward pass: each sample normalized over its last axis.
+
+    x: (n, d) or (n, ..., d); gamma, beta: (d,); eps: float > 0 (Keras default 1e-3).
+    x_hat = (x - mean) / sqrt(var + eps) with mean and biased var over the last axis;
+    out = gamma * x_hat + beta. Same in training and at inference.
+    Returns (out, cache): out shaped like x.
+    """
+    x, gamma, beta = _check_affine(x, gamma, beta)
+    eps = float(eps)
+    if not eps > 0.0:
+        raise ValueError(f"eps must be > 0, got {eps}")
+    mu = x.mean(axis=-1, keepdims=True)
+    var = x.var(axis=-1, keepdims=True)
+    inv_std = 1.0 / np.sqrt(var + eps)
+    x_hat = (x - mu) * inv_std
+    return gamma * x_hat + beta, {"x": x, "x_hat": x_hat, "inv_std": inv_std, "gamma": gamma}
+
+
+def layernorm_backward(dout, cache):
+    """Layer normalization backward pass.
+
+    dout: shaped like x; cache from ``layernorm_forward``.
+    Returns (dx, dgamma, dbeta) shaped like x, (d,), (d,). Per sample, over its d
+    features: dx = inv_std / d * (d g - sum(g) - x_hat * sum(g * x_hat)), g = gamma dout;
+    dgamma and dbeta are summed over every axis but the last.
+    """
+    dout = _check_dout(dout, cache)
+    x_hat, inv_std = cache["x_hat"], cache["inv_std"]
+    axes = tuple(range(dout.ndim - 1))
+    dbeta = dout.sum(axis=axes)
+    dgamma = (dout * x_hat).sum(axis=axes)
+    g = dout * cache["gamma"]
+    d = x_hat.shape[-1]
+    dx = inv_std / d * (d * g - g.sum(axis=-1, keepdims=True) - x_hat * (g * x_hat).sum(axis=-1, keepdims=True))
+    return dx, dgamma, dbeta
+
+
+# --------------------------------------------------------------------------- dropout
+
+
+def dropout_forward(x, rate, training, rng):
+    """Inverted dropout.
+
+    x: array of any shape; rate: probability of dropping each unit, in [0, 1);
+    training: bool; rng: numpy.random.Generator (not used when training is False).
+    Training: each unit is kept independently with probability 1 - rate and
+    mask = where(kept, 1 / (1 - rate), 0.0), a float64 array shaped like x;
+    out = x * mask. Not training: out is a copy of x and mask is None.
+    Returns (out, mask).
+    """
+    x = _as_float(x, "x")
+    try:
+        rate = float(rate)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"rate must be a number in [0, 1), got {rate!r}") from exc
+    if not 0.0 <= rate < 1.0:
+        raise ValueError(f"rate is the drop probability and must lie in [0, 1), got {rate}")
+    if not training:
+        return x.copy(), None
+    if not isinstance(rng, np.random.Generator):
+        raise ValueError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
+    keep = rng.random(x.shape) >= rate
+    mask = np.where(keep, 1.0 / (1.0 - rate), 0.0)
+    return x * mask, mask
+
+
+def dropout_backward(dout, mask):
+    """Backward pass of ``dropout_forward``.
+
+    dout: gradient with respect to out; mask: the mask it returned (float64 array
+    of 0 and 1 / (1 - rate), shaped like dout) or None (not training).
+    Returns dx = dout * mask, or a copy of dout when mask is None.
+    """
+    dout = _as_float(dout, "dout")
+    if mask is None:
+        return dout.copy()
+    mask = _as_float(mask, "mask")
+    if mask.shape != dout.shape:
+        raise ValueError(f"mask has shape {mask.shape} but dout has shape {dout.shape}")
+    return dout * mask
