@@ -15,6 +15,7 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+os.environ["DLCOURSE_OFFLINE"] = "1"  # tests never touch the network
 
 
 @pytest.fixture

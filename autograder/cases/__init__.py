@@ -30,6 +30,8 @@ TOPICS = (
     "backprop",
     "batchnorm_dropout",
     "mlp",
+    "keras_training",
+    "gpu_lab",
 )
 
 

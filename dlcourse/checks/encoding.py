@@ -4,9 +4,14 @@ import json
 
 import numpy as np
 
+from dlcourse.checks.functions import FUNCTIONS
+
+_NAMES = {fn: name for name, fn in FUNCTIONS.items()}
+
 
 def encode(value):
-    """A JSON-ready form of floats, ints, arrays, tuples, lists, dicts, None and strings."""
+    """A JSON-ready form of floats, ints, arrays, tuples, lists, dicts, None, strings and the
+    named test functions of :mod:`dlcourse.checks.functions`."""
     if isinstance(value, np.ndarray):
         return {"__ndarray__": value.tolist(), "dtype": str(value.dtype)}
     if isinstance(value, tuple):
@@ -21,6 +26,8 @@ def encode(value):
         return int(value)
     if value is None or isinstance(value, (bool, str)):
         return value
+    if callable(value) and value in _NAMES:
+        return {"__callable__": _NAMES[value]}
     raise TypeError(f"cannot encode {type(value).__name__} in a check case")
 
 
@@ -29,6 +36,8 @@ def decode(value):
     if isinstance(value, dict):
         if "__ndarray__" in value:
             return np.array(value["__ndarray__"], dtype=value["dtype"])
+        if "__callable__" in value:
+            return FUNCTIONS[value["__callable__"]]
         if "__tuple__" in value:
             return tuple(decode(v) for v in value["__tuple__"])
         return {k: decode(v) for k, v in value.items()}
