@@ -38,6 +38,44 @@ c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedb
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 
-# A cell that runs longer than this is stopped and the notebook still gets graded.
-c.ExecutePreprocessor.timeout = 120
-c.Execute.timeout = 120
+# --- Grading that survives broken and hostile notebooks (docs/grading.md) -------------------
+from nbconvert.preprocessors import ClearMetadataPreprocessor  # noqa: E402
+from nbgrader.preprocessors import (  # noqa: E402
+    AssignLatePenalties,
+    CheckCellMetadata,
+    ClearOutput,
+    DeduplicateIds,
+    IgnorePattern,
+    LimitOutput,
+    OverwriteCells,
+    OverwriteKernelspec,
+    SaveAutoGrades,
+)
+
+from autograder.restore_cells import RestoreStructure  # noqa: E402
+from autograder.trusted_execute import TrustedExecute  # noqa: E402
+
+# Rebuild each submission on the released notebook (deleted/edited/moved test cells come back),
+# then execute it with hidden tests judged outside the kernel and recovery from dead kernels.
+c.Autograde.sanitize_preprocessors = [RestoreStructure, ClearOutput, DeduplicateIds, OverwriteKernelspec,
+                                      OverwriteCells, CheckCellMetadata]
+c.Autograde.autograde_preprocessors = [TrustedExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
+                                       SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
+
+# Kernels run in the grading sandbox (autograder/sandbox.py): memory cap, instructor files hidden,
+# repository read-only. A cell that runs longer than the timeout is stopped; grading goes on.
+os.environ["JUPYTER_PATH"] = os.pathsep.join(
+    p for p in (os.path.join(ROOT, "autograder", "kernels"), os.environ.get("JUPYTER_PATH", "")) if p)
+_hidden = [os.path.join(ROOT, name) for name in
+           ("solutions", "autograder", "tests", "benchmarks", ".git", "gradebook.db", "submitted", "autograded",
+            "feedback", "exchange", "build", "release", "source")]
+os.environ["DLCOURSE_SANDBOX_HIDE"] = os.pathsep.join(
+    _hidden + [p for p in os.environ.get("DLCOURSE_SANDBOX_EXTRA_HIDE", "").split(os.pathsep) if p])
+os.environ["DLCOURSE_SANDBOX_READONLY"] = os.pathsep.join(
+    [ROOT] + [p for p in os.environ.get("DLCOURSE_SANDBOX_EXTRA_READONLY", "").split(os.pathsep) if p])
+c.Execute.kernel_name = "dlcourse-grading"
+# IPC sockets instead of TCP: the sandbox can then give the kernel no network at all.
+if os.path.isdir("/dev/shm"):
+    c.KernelManager.transport = "ipc"
+    c.KernelManager.ip = f"/dev/shm/dlc-kernel-{os.getpid()}"  # one prefix per grading process
+c.Execute.timeout = int(os.environ.get("DLCOURSE_CELL_TIMEOUT", "120"))

@@ -31,11 +31,32 @@ def encode(value):
     raise TypeError(f"cannot encode {type(value).__name__} in a check case")
 
 
+class Unencodable:
+    """Stands for a value that could not be sent as data (shown by its repr in messages)."""
+
+    def __init__(self, text):
+        self.text = text
+
+    def __repr__(self):
+        return self.text
+
+
+def encode_lenient(value):
+    """Like :func:`encode`, but anything unencodable becomes its (shortened) repr."""
+    try:
+        return encode(value)
+    except (TypeError, ValueError):
+        text = repr(value)
+        return {"__repr__": f"<{type(value).__name__}: {text[:200]}>"}
+
+
 def decode(value):
     """Inverse of :func:`encode`."""
     if isinstance(value, dict):
         if "__ndarray__" in value:
             return np.array(value["__ndarray__"], dtype=value["dtype"])
+        if "__repr__" in value:
+            return Unencodable(str(value["__repr__"]))
         if "__callable__" in value:
             return FUNCTIONS[value["__callable__"]]
         if "__tuple__" in value:

@@ -44,32 +44,47 @@ def run_case(fn, fn_name, case_name, inputs, expected=None, mistakes=None, raise
     Raises CheckFailure with a diagnostic message; returns the learner's output otherwise.
     """
     given = copy.deepcopy(inputs)
-    header = f"{fn_name}, case '{case_name}'"
-    if raises is not None:
-        try:
-            got = call_learner(fn, fn_name, case_name, given)
-        except CheckFailure:
-            raise
-        except raises:
-            return None
-        except Exception as err:  # noqa: BLE001 - the learner's code may raise anything
-            raise CheckFailure(f"{header}: expected {raises.__name__}, but it raised {type(err).__name__}: {err}") from None
-        raise CheckFailure(
-            f"{header}: expected a {raises.__name__} for this bad input ({_inputs_text(inputs)}), "
-            f"but it returned {describe(got)}"
-        )
     try:
-        got = call_learner(fn, fn_name, case_name, given)
+        got, error = call_learner(fn, fn_name, case_name, given), None
     except CheckFailure:
         raise
-    except Exception as err:  # noqa: BLE001
-        raise CheckFailure(f"{header}: raised {type(err).__name__}: {err}\n  inputs: {_inputs_text(inputs)}") from None
+    except Exception as err:  # noqa: BLE001 - the learner's code may raise anything
+        got, error = None, err
+    error_info = None if error is None else ([c.__name__ for c in type(error).__mro__], str(error))
+    judge(fn_name, case_name, inputs, got, error_info, given, expected, mistakes, raises, mutable)
+    return got
+
+
+def judge(fn_name, case_name, inputs, got, error, inputs_after, expected=None, mistakes=None, raises=None, mutable=()):
+    """Decide one case from what the learner's function did; raise CheckFailure to explain a failure.
+
+    got: its return value (when it returned); error: None, or (exception class names along its
+    MRO, message) when it raised; inputs_after: the inputs as they were after the call.
+    Used in-process by :func:`run_case` and, at grading time, outside the learner's kernel.
+    """
+    header = f"{fn_name}, case '{case_name}'"
+    if raises is not None:
+        wanted = raises if isinstance(raises, str) else raises.__name__
+        if error is None:
+            raise CheckFailure(
+                f"{header}: expected a {wanted} for this bad input ({_inputs_text(inputs)}), "
+                f"but it returned {describe(got)}"
+            )
+        if wanted not in error[0]:
+            raise CheckFailure(f"{header}: expected {wanted}, but it raised {error[0][0]}: {error[1]}")
+        return
+    if error is not None:
+        if "NotImplementedError" in error[0]:
+            raise CheckFailure(
+                f"{fn_name} is not implemented yet: replace `raise NotImplementedError()` in its cell with your code."
+            )
+        raise CheckFailure(f"{header}: raised {error[0][0]}: {error[1]}\n  inputs: {_inputs_text(inputs)}")
     for name in inputs:
-        if name not in mutable and not _unchanged(inputs[name], given[name]):
+        if name not in mutable and not _unchanged(inputs[name], inputs_after.get(name)):
             raise CheckFailure(f"{header}: the function modified its input `{name}` in place; work on a copy instead.")
     reason = mismatch(got, expected)
     if reason is None:
-        return got
+        return
     lines = [
         f"{header}: {reason}",
         f"  inputs:   {_inputs_text(inputs)}",
