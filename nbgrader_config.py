@@ -13,16 +13,14 @@ import sys
 
 ROOT = os.path.dirname(os.path.abspath(__file__))
 
-# Hidden tests import the instructor-only ``autograder`` package. It is never installed
-# into site-packages (students must not get it); grading kernels find it through
-# PYTHONPATH, which the kernels nbgrader starts inherit from this process.
-os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (ROOT, os.environ.get("PYTHONPATH", "")) if p)
-# NumPy chapters grade faster without BLAS threads fighting over the cores.
-os.environ.setdefault("OMP_NUM_THREADS", "1")
-os.environ.setdefault("MPLBACKEND", "Agg")
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# The instructor-only ``autograder`` package is never installed into site-packages (students
+# must not get it); grading finds it from the repository root.
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
+from autograder import grading_env  # noqa: E402
+
+# PYTHONPATH, the grading kernel spec, and what the kernel sandbox hides (autograder/grading_env.py).
+grading_env.apply(ROOT)
 
 c = get_config()  # noqa: F821 - provided by traitlets when nbgrader loads this file
 
@@ -64,16 +62,7 @@ c.Autograde.autograde_preprocessors = [TrustedExecute, IgnorePattern, ClearMetad
 
 # Kernels run in the grading sandbox (autograder/sandbox.py): memory cap, instructor files hidden,
 # repository read-only. A cell that runs longer than the timeout is stopped; grading goes on.
-os.environ["JUPYTER_PATH"] = os.pathsep.join(
-    p for p in (os.path.join(ROOT, "autograder", "kernels"), os.environ.get("JUPYTER_PATH", "")) if p)
-_hidden = [os.path.join(ROOT, name) for name in
-           ("solutions", "autograder", "tests", "benchmarks", ".git", "gradebook.db", "submitted", "autograded",
-            "feedback", "exchange", "build", "release", "source")]
-os.environ["DLCOURSE_SANDBOX_HIDE"] = os.pathsep.join(
-    _hidden + [p for p in os.environ.get("DLCOURSE_SANDBOX_EXTRA_HIDE", "").split(os.pathsep) if p])
-os.environ["DLCOURSE_SANDBOX_READONLY"] = os.pathsep.join(
-    [ROOT] + [p for p in os.environ.get("DLCOURSE_SANDBOX_EXTRA_READONLY", "").split(os.pathsep) if p])
-c.Execute.kernel_name = "dlcourse-grading"
+c.Execute.kernel_name = grading_env.KERNEL_NAME
 # IPC sockets instead of TCP: the sandbox can then give the kernel no network at all.
 if os.path.isdir("/dev/shm"):
     c.KernelManager.transport = "ipc"

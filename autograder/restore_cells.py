@@ -97,9 +97,12 @@ def restore_structure(nb, release, chapter):
 
     solution_ids = [g for g, c in zip(release_ids, release.cells) if _meta(c).get("solution")]
     matched = sum(1 for g in solution_ids if g in found)
-    if solution_ids and matched == 0 and (foreign or len(nb.cells)):
-        add_note(notes, f"this notebook does not contain the exercise cells of {chapter} (is it another chapter's "
-                        f"notebook?); it was graded against {chapter}'s exercises")
+    if solution_ids and matched == 0:
+        if not nb.cells:
+            add_note(notes, "the submitted notebook has no cells; it was graded as the unanswered notebook")
+        else:
+            add_note(notes, f"this notebook does not contain the exercise cells of {chapter} (is it another "
+                            f"chapter's notebook?); it was graded against {chapter}'s exercises")
 
     cells = list(extras[None])
     flagged_sources = {}

@@ -82,9 +82,25 @@ def _mount(*args):
     subprocess.run(["mount", *args], check=True, capture_output=True)
 
 
+def _course_root_of(cwd):
+    """The nbgrader course root when ``cwd`` is ``<root>/autograded/<student>/<assignment>``."""
+    parts = os.path.abspath(cwd).split(os.sep)
+    if len(parts) >= 4 and parts[-3] == "autograded":
+        return os.sep.join(parts[:-3]) or os.sep
+    return None
+
+
 def _isolate_file_system():
     """Inside the new mount namespace: hide, make read-only, keep cwd writable, private /tmp."""
     cwd = os.getcwd()
+    course_root = _course_root_of(cwd)
+    if course_root:  # grading in another course directory: hide its instructor files too
+        from autograder.grading_env import HIDDEN_FROM_KERNELS
+
+        extra = [os.path.join(course_root, name) for name in HIDDEN_FROM_KERNELS]
+        os.environ["DLCOURSE_SANDBOX_HIDE"] = os.pathsep.join([os.environ.get("DLCOURSE_SANDBOX_HIDE", "")] + extra)
+        os.environ["DLCOURSE_SANDBOX_READONLY"] = os.pathsep.join(
+            [os.environ.get("DLCOURSE_SANDBOX_READONLY", ""), course_root])
     # A handle on the working directory survives the mounts below; it is bound back at the end.
     handle = os.open(cwd, os.O_RDONLY | os.O_DIRECTORY)
     for path in _paths("DLCOURSE_SANDBOX_READONLY"):

@@ -77,13 +77,17 @@ import sys as __dlc_sys
 __dlc_sys.path.insert(0, {path!r})
 try:
     from autograder.hidden import check_hidden as __dlc_check
-    __dlc_check({variable}, {name!r}, only_custom=True)
+    __dlc_check({variable}, {name!r}, only_custom={only})
 finally:
     __dlc_sys.path.remove({path!r})
     for __dlc_key in [k for k in __dlc_sys.modules if k == "autograder" or k.startswith("autograder.")]:
         del __dlc_sys.modules[__dlc_key]
     del __dlc_sys
 '''
+
+
+class _NotPortable(Exception):
+    """Hidden-test inputs that cannot travel into the kernel as plain data."""
 
 
 def _is_grade_cell(cell):
@@ -204,9 +208,13 @@ class TrustedExecute(Execute):
     # -- hidden tests --------------------------------------------------------------------------
     def _run_hidden(self, cell, index, name, variable):
         try:
-            judge_hidden(name, lambda inputs: self._call_in_kernel(variable, inputs, index))
-            if has_custom_check(name):
-                self._custom_in_kernel(name, variable, index)
+            try:
+                judge_hidden(name, lambda inputs: self._call_in_kernel(variable, inputs, index))
+                only_custom = True
+            except _NotPortable:
+                only_custom = False  # inputs that are not plain data: judge the whole test in the kernel
+            if has_custom_check(name) or not only_custom:
+                self._custom_in_kernel(name, variable, index, only_custom)
         except CheckFailure as failure:
             cell.outputs.append(_error_output("HiddenTestFailure", str(failure)))
         except (CellTimeoutError, DeadKernelError) as err:
@@ -234,8 +242,12 @@ class TrustedExecute(Execute):
     def _call_in_kernel(self, variable, inputs, index):
         """Call the learner's function on each input inside the kernel; return decoded results."""
         in_path, out_path = self._private_path("in") + ".json", self._private_path("out") + ".json"
+        try:
+            text = dumps(inputs)
+        except TypeError as err:
+            raise _NotPortable(str(err)) from None
         with open(in_path, "w", encoding="utf-8") as f:
-            f.write(dumps(inputs))
+            f.write(text)
         try:
             error = self._run_shadow(_PROBE.format(inputs=in_path, outputs=out_path, name=variable), index)
             if error is not None:
@@ -253,13 +265,14 @@ class TrustedExecute(Execute):
                 if os.path.exists(path):
                     os.remove(path)
 
-    def _custom_in_kernel(self, name, variable, index):
-        """Run HIDDEN_CUSTOM checks in the kernel from a copy of this package made just for them."""
+    def _custom_in_kernel(self, name, variable, index, only_custom=True):
+        """Run HIDDEN_CUSTOM checks (or, for inputs that are not plain data, all hidden tests) in the
+        kernel, from a copy of this package that exists only while they run."""
         folder = self._private_path("grader")
         shutil.copytree(PACKAGE_DIR, os.path.join(folder, "autograder"),
                         ignore=shutil.ignore_patterns("__pycache__", "kernels", "*.pyc"))
         try:
-            error = self._run_shadow(_CUSTOM.format(path=folder, variable=variable, name=name), index)
+            error = self._run_shadow(_CUSTOM.format(path=folder, variable=variable, name=name, only=only_custom), index)
         finally:
             shutil.rmtree(folder, ignore_errors=True)
         if error is not None:
