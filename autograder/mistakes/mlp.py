@@ -1,0 +1,204 @@
+"""Known wrong versions of chapter 08's graded functions (see ``autograder.reference.mlp``).
+
+``MISTAKES[function_name][description]`` is a function with the reference's signature;
+the description completes the sentence "your output matches ...".
+
+All three graded functions draw random numbers, so none of these is told apart by
+one exact output: the property checks (``dlcourse.checks.properties.mlp``) look at
+bounds, distributions, ranking, schedules and early stopping, and name the mistake
+in their message.
+"""
+
+import numpy as np
+
+from autograder.reference import mlp as R
+
+# --------------------------------------------------------------------------- sample_log_uniform
+
+
+def _draw(low, high, rng, size, transform):
+    R._check_rng(rng)
+    low, high = float(low), float(high)
+    if not (0.0 < low <= high):
+        raise ValueError(f"need 0 < low <= high, got {low}, {high}")
+    draw = transform(low, high, rng, size)
+    return float(draw) if size is None else np.asarray(draw, dtype=np.float64)
+
+
+def _uniform(low, high, rng, size=None):
+    return _draw(low, high, rng, size, lambda lo, hi, r, s: r.uniform(lo, hi, size=s))
+
+
+def _base10_of_natural_logs(low, high, rng, size=None):
+    return _draw(low, high, rng, size, lambda lo, hi, r, s: 10.0 ** r.uniform(np.log(lo), np.log(hi), size=s))
+
+
+def _returns_the_log(low, high, rng, size=None):
+    return _draw(low, high, rng, size, lambda lo, hi, r, s: r.uniform(np.log(lo), np.log(hi), size=s))
+
+
+def _ignores_size(low, high, rng, size=None):
+    return R.sample_log_uniform(low, high, rng)
+
+
+def _no_bound_check(low, high, rng, size=None):
+    with np.errstate(all="ignore"):
+        draw = np.exp(rng.uniform(np.log(float(low)), np.log(float(high)), size=size)) if float(low) > 0 \
+            else rng.uniform(float(low), float(high), size=size)
+    return float(draw) if size is None else draw
+
+
+def _global_numpy_rng(low, high, rng, size=None):
+    draw = np.exp(np.random.uniform(np.log(low), np.log(high), size=size))
+    return float(draw) if size is None else draw
+
+
+# --------------------------------------------------------------------------- random_search
+
+
+def _rank(results):
+    def key(i):
+        score = results[i][1]
+        return (np.isnan(score), 0.0 if np.isnan(score) else -score, i)
+
+    return [results[i] for i in sorted(range(len(results)), key=key)]
+
+
+def _search(objective, space, n_trials, rng, *, order="best", sample_once=False, sampler=None):
+    R._check_rng(rng)
+    if isinstance(n_trials, bool) or not isinstance(n_trials, (int, np.integer)) or n_trials < 1:
+        raise ValueError(f"n_trials must be a positive integer, got {n_trials!r}")
+    sampler = sampler or R.sample_params
+    fixed = sampler(space, rng) if sample_once else None
+    results = []
+    for _ in range(int(n_trials)):
+        params = dict(fixed) if sample_once else sampler(space, rng)
+        results.append((params, float(objective(dict(params)))))
+    if order == "best":
+        return _rank(results)
+    if order == "worst":
+        return _rank(results)[::-1]
+    if order == "naive":  # sorted() on raw scores: NaN compares False with everything
+        return sorted(results, key=lambda r: r[1], reverse=True)
+    if order == "only_best":
+        return _rank(results)[:1]
+    return results  # trial order
+
+
+def _uniform_sampler(space, rng):
+    params = {}
+    for name, spec in space.items():
+        if spec[0] == "log_uniform":
+            params[name] = float(rng.uniform(spec[1], spec[2]))
+        elif spec[0] == "int_log_uniform":
+            params[name] = int(rng.integers(spec[1], spec[2] + 1))
+        else:
+            params[name] = R._sample_one(name, spec, rng)
+    return params
+
+
+def _variant(**flags):
+    def random_search(objective, space, n_trials, rng):
+        return _search(objective, space, n_trials, rng, **flags)
+
+    return random_search
+
+
+MISTAKES = {
+    "sample_log_uniform": {
+        "uniform sampling on [low, high] instead of log-uniform": _uniform,
+        "10 ** U(ln low, ln high) (natural logs, base-10 power)": _base10_of_natural_logs,
+        "returning log(x), the uniform draw, instead of exp of it": _returns_the_log,
+        "ignoring size (always one number)": _ignores_size,
+        "no ValueError for low <= 0": _no_bound_check,
+        "drawing from np.random instead of the rng argument": _global_numpy_rng,
+    },
+    "random_search": {
+        "results sorted worst first": _variant(order="worst"),
+        "results in trial order, not sorted by score": _variant(order="trials"),
+        "parameters sampled once and reused in every trial": _variant(sample_once=True),
+        "only the best trial returned": _variant(order="only_best"),
+        "sorted() on raw scores, so a NaN score breaks the ranking": _variant(order="naive"),
+        "uniform (not log-uniform) sampling of the log-scale parameters": _variant(sampler=_uniform_sampler),
+    },
+}
+
+
+# --------------------------------------------------------------------------- train_mlp
+
+
+def _train(X_train, y_train, X_val, y_val, config, rng, *, restore=True, schedule=True, patience_ignored=False,
+           lr_last_step=False):
+    """The reference training loop with one thing done wrong (see the flags)."""
+    R._check_rng(rng)
+    cfg = R._full_config(config)
+    X_train, y_train = R._check_xy(X_train, y_train, "train")
+    X_val, y_val = R._check_xy(X_val, y_val, "val")
+    n, d = X_train.shape
+    k = int(y_train.max()) + 1
+    widths = (d, *cfg["hidden"], k)
+    L = len(widths) - 1
+    params, bn_params = {}, None
+    for i in range(1, L + 1):
+        params[f"W{i}"] = (R.he_normal if i < L else R.glorot_uniform)(widths[i - 1], widths[i], rng)
+        params[f"b{i}"] = np.zeros(widths[i])
+        if cfg["batchnorm"] and i < L:
+            params[f"gamma{i}"], params[f"beta{i}"] = np.ones(widths[i]), np.zeros(widths[i])
+    if cfg["batchnorm"]:
+        bn_params = [{"mode": "train", "eps": 1e-3, "momentum": 0.99} for _ in range(L - 1)]
+    model = R.MLP(params, bn_params, cfg)
+    m = {key: np.zeros_like(val) for key, val in params.items()}
+    v = {key: np.zeros_like(val) for key, val in params.items()}
+    total_steps = cfg["epochs"] * -(-n // cfg["batch_size"])
+    history = {"train_loss": [], "val_loss": [], "val_acc": [], "lr": [], "best_epoch": None}
+    patience = cfg["epochs"] if cfg["patience"] is None else (0 if patience_ignored else cfg["patience"])
+    stopper = R.EarlyStopping(patience=patience, min_delta=cfg["min_delta"])
+    best_state, step = None, 0
+    for epoch in range(cfg["epochs"]):
+        rate = lambda s: R._learning_rate(cfg, s, epoch, total_steps) if schedule else cfg["lr"]  # noqa: B023
+        if not lr_last_step:
+            history["lr"].append(rate(step))
+        order = rng.permutation(n)
+        loss_sum = 0.0
+        for start in range(0, n, cfg["batch_size"]):
+            idx = order[start:start + cfg["batch_size"]]
+            logits, caches = model._forward(X_train[idx], training=True, rng=rng)
+            loss_sum += len(idx) * (R.softmax_cross_entropy(logits, y_train[idx]) + R.l2_penalty(model.kernels(), cfg["l2"]))
+            grads = model._backward(R.softmax_cross_entropy_grad(logits, y_train[idx]), caches)
+            for i in range(1, L + 1):
+                grads[f"W{i}"] = grads[f"W{i}"] + R.l2_penalty_grad(params[f"W{i}"], cfg["l2"])
+            lr = rate(step)
+            step += 1
+            for key in params:
+                params[key], m[key], v[key] = R.adam_step(params[key], grads[key], m[key], v[key], step, lr=lr,
+                                                          beta1=cfg["beta1"], beta2=cfg["beta2"], eps=cfg["adam_eps"])
+        if lr_last_step:
+            history["lr"].append(lr)
+        val_loss = model.loss(X_val, y_val)
+        history["train_loss"].append(loss_sum / n)
+        history["val_loss"].append(val_loss)
+        history["val_acc"].append(model.accuracy(X_val, y_val))
+        stop = stopper.update(val_loss)
+        if stopper.best_epoch == epoch:
+            best_state = R._snapshot(model)
+            history["best_epoch"] = epoch
+        if stop:
+            break
+    if restore and best_state is not None:
+        model.params, model.bn_params = best_state
+    return model, history
+
+
+def _train_variant(**flags):
+    def train_mlp(X_train, y_train, X_val, y_val, config, rng):
+        return _train(X_train, y_train, X_val, y_val, config, rng, **flags)
+
+    return train_mlp
+
+
+MISTAKES["train_mlp"] = {
+    "keeping the last epoch's weights instead of restoring the best epoch's": _train_variant(restore=False),
+    "a constant learning rate (config['schedule'] ignored)": _train_variant(schedule=False),
+    "stopping at the first epoch without improvement (patience ignored)": _train_variant(patience_ignored=True),
+    "history['lr'] holding each epoch's last rate instead of its first": _train_variant(lr_last_step=True),
+}
