@@ -89,29 +89,6 @@ class Ledger:
         os.replace(tmp, self.path)
 
 
-class Progress:
-    """A one-line progress display on stderr (plain lines when stderr is not a terminal)."""
-
-    def __init__(self, total, stream=sys.stderr):
-        self.total, self.done, self.start, self.stream = total, 0, time.perf_counter(), stream
-        self.tty = stream.isatty()
-
-    def update(self, label):
-        self.done += 1
-        elapsed = time.perf_counter() - self.start
-        eta = elapsed / self.done * (self.total - self.done)
-        width = 30
-        filled = int(width * self.done / max(self.total, 1))
-        line = (f"[{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total}  {elapsed:5.0f}s elapsed, "
-                f"~{eta:4.0f}s left  {label}")
-        self.stream.write(("\r" + line[:150].ljust(150)) if self.tty else line + "\n")
-        self.stream.flush()
-
-    def close(self):
-        if self.tty:
-            self.stream.write("\n")
-
-
 def _release_path(course_root, chapter):
     for candidate in (Path(course_root) / "course" / chapter / f"{chapter}.ipynb",
                       ROOT / "course" / chapter / f"{chapter}.ipynb"):
@@ -191,6 +168,7 @@ def grade_class(chapter, course_root=ROOT, db_url=None, workers=None, force=Fals
     """Grade every ``submitted/<student>/<chapter>`` under ``course_root``; return the summary rows."""
     from autograder.notes import notes_of
     from autograder.preflight import repair_submission
+    from dlcourse.progress import ProgressBar
 
     course_root = Path(course_root).resolve()
     os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
@@ -215,7 +193,7 @@ def grade_class(chapter, course_root=ROOT, db_url=None, workers=None, force=Fals
         print(f"{chapter}: {len(students)} submissions, {len(students) - len(todo)} already graded, "
               f"{len(todo)} to grade with {workers} workers", file=sys.stderr)
 
-    progress = None if quiet else Progress(len(todo))
+    progress = ProgressBar(len(todo), desc=f"grading {chapter}", enabled=not quiet, file=sys.stderr)
     retry = []
     context = multiprocessing.get_context("spawn")
     with futures.ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_init_worker,
@@ -233,10 +211,8 @@ def grade_class(chapter, course_root=ROOT, db_url=None, workers=None, force=Fals
                               notes=notes)
             else:
                 retry.append((student, result["error"]))
-            if progress:
-                progress.update(f"{student}: {'ok' if result['ok'] else 'retrying: ' + result['error'][:60]}")
-    if progress:
-        progress.close()
+            progress.update(last=student, ok=result["ok"])
+    progress.close()
 
     if retry:
         _init_worker(str(course_root), db_url)

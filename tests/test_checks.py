@@ -96,3 +96,15 @@ def test_every_graded_function_has_a_reference_and_stored_or_property_checks():
         topic, _ = find_topic(name)
         assert callable(reference_and_mistakes(name)[0])
         assert name in stored_cases() or name in property_checks(), f"{name} ({topic}) has no visible check"
+
+
+def test_grading_a_numpy_function_never_imports_tensorflow_in_the_grader():
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom autograder.cases import TOPICS, find_topic\nfrom autograder.hidden import hidden_cases\n"
+            "for name in ['mse', 'adam_step', 'l2_penalty', 'dense_backward', 'batchnorm_forward']:\n"
+            "    find_topic(name); hidden_cases(name)\n"
+            "print('tensorflow' in sys.modules or 'keras' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False", "looking up a NumPy chapter's hidden tests imported TensorFlow/Keras"

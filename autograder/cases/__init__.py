@@ -45,32 +45,40 @@ class Case:
     mutable: tuple = field(default_factory=tuple)
 
 
+def _import_topic(topic, strict):
+    try:
+        return importlib.import_module(f"autograder.cases.{topic}")
+    except ModuleNotFoundError as err:
+        if err.name != f"autograder.cases.{topic}" and strict:
+            raise
+    except Exception:
+        if strict:
+            raise
+    return None
+
+
 def topic_modules(strict=True):
     """The chapter case modules that exist, in course order.
 
     strict=False skips a module that fails to import (grading one chapter must not depend on
     another chapter's cases); the test suite imports them strictly.
     """
-    modules = []
-    for topic in TOPICS:
-        try:
-            modules.append(importlib.import_module(f"autograder.cases.{topic}"))
-        except ModuleNotFoundError as err:
-            if err.name != f"autograder.cases.{topic}":
-                if strict:
-                    raise
-        except Exception:
-            if strict:
-                raise
-    return modules
+    return [m for m in (_import_topic(t, strict) for t in TOPICS) if m is not None]
 
 
 def find_topic(function_name):
-    """(topic name, cases module) that grades ``function_name``."""
-    for module in topic_modules(strict=False):
+    """(topic name, cases module) that grades ``function_name``.
+
+    Modules are imported one at a time, in course order, until the function is found, so
+    grading a NumPy chapter never imports the Keras chapters' modules (nor TensorFlow).
+    """
+    for topic in TOPICS:
+        module = _import_topic(topic, strict=False)
+        if module is None:
+            continue
         if function_name in getattr(module, "VISIBLE", {}) or function_name in getattr(module, "HIDDEN", {}) \
                 or function_name in getattr(module, "HIDDEN_CUSTOM", {}):
-            return module.__name__.rsplit(".", 1)[1], module
+            return topic, module
     raise KeyError(f"no graded function named {function_name!r}")
 
 

@@ -50,3 +50,49 @@ def bowl_objective(params):
 
 FUNCTIONS = {f.__name__: f for f in (quadratic, quadratic_grad, sum_of_cubes, sin_product, rosenbrock, rosenbrock_grad,
                                      bowl_objective)}
+
+
+def log_cosh(x):
+    """f(x) = sum(log(cosh(x))) for any shape: a bowl, quadratic near 0 and linear far out; minimum 0 at 0."""
+    x = np.asarray(x, dtype=np.float64)
+    return float(np.sum(np.logaddexp(x, -x) - np.log(2.0)))
+
+
+def log_cosh_grad(x):
+    """Gradient of :func:`log_cosh`: tanh(x), shaped like x."""
+    return np.tanh(np.asarray(x, dtype=np.float64))
+
+
+def log_sum_exp(x):
+    """f(x) = log(sum(exp(x))) over all entries, computed stably; gradient softmax(x)."""
+    x = np.asarray(x, dtype=np.float64)
+    top = np.max(x)
+    return float(top + np.log(np.sum(np.exp(x - top))))
+
+
+def _weights(size):
+    return np.linspace(-1.0, 2.0, max(size, 2))[:size]
+
+
+def coupled_quartic(x):
+    """f(x) = (c . x)^2 + sum(x^4) with c = linspace(-1, 2, x.size): the entries interact."""
+    x = np.asarray(x, dtype=np.float64)
+    s = float(np.sum(_weights(x.size) * x.ravel()))
+    return s * s + float(np.sum(x**4))
+
+
+def scaled_bowl_grad(x):
+    """Gradient of f(x) = 0.5 sum(c_i x_i^2) with curvatures c = 1, 4, 16, 1, 4, 16, ... (any shape)."""
+    x = np.asarray(x, dtype=np.float64)
+    c = (4.0 ** (np.arange(x.size) % 3)).reshape(x.shape)
+    return c * x
+
+
+def quartic_bowl_grad(x):
+    """Gradient of f(x) = sum(x^4 / 4 + x^2 / 2): x^3 + x (any shape)."""
+    x = np.asarray(x, dtype=np.float64)
+    return x**3 + x
+
+
+FUNCTIONS.update({f.__name__: f for f in (log_cosh, log_cosh_grad, log_sum_exp, coupled_quartic, scaled_bowl_grad,
+                                          quartic_bowl_grad)})
