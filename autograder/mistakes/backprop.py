@@ -114,6 +114,18 @@ def _he_variance_as_std(fan_in, fan_out, rng):
     return rng.normal(0.0, 2.0 / fan_in, size=(fan_in, fan_out))
 
 
+def _he_truncated_like_keras(fan_in, fan_out, rng):
+    # Keras's HeNormal: a normal truncated at 2 sigma0 (values beyond are redrawn), with
+    # sigma0 = std / 0.8796 so that the std after truncation is std again
+    sigma0 = np.sqrt(2.0 / fan_in) / 0.87962566103423978
+    w = rng.normal(0.0, sigma0, size=(fan_in, fan_out))
+    outside = np.abs(w) > 2 * sigma0
+    while outside.any():
+        w[outside] = rng.normal(0.0, sigma0, size=int(outside.sum()))
+        outside = np.abs(w) > 2 * sigma0
+    return w
+
+
 # --------------------------------------------------------------------------- two-layer MLP
 
 def _mlp(params, X, y, *, relu_backward=True, sum_loss=False, db_summed=True):
@@ -183,6 +195,8 @@ MISTAKES = {
         "He std sqrt(1/fan_in)": _he_std_one,
         "He std sqrt(2/fan_out) (fan_out instead of fan_in)": _he_fan_out,
         "He with std 2/fan_in (the variance used as the standard deviation)": _he_variance_as_std,
+        "a normal truncated at 2 standard deviations like Keras's HeNormal (here the untruncated normal is asked for)":
+            _he_truncated_like_keras,
     },
     "mlp_loss_and_grads": {
         "backprop that skips the ReLU derivative": _mlp_no_relu_backward,
