@@ -282,8 +282,8 @@ MISTAKES = {
     },
     "triangular_cyclic_lr": {
         "a cycle of step_size steps (step_size is half a cycle)": _tri_full_cycle_step_size,
-        "a triangle starting at max_lr (half a cycle out of phase)": _tri_starts_at_max,
         "a sawtooth (linear rise, then a jump back to base_lr)": _tri_sawtooth,
+        "a triangle starting at max_lr (half a cycle out of phase)": _tri_starts_at_max,
         "a triangle without the absolute value": _tri_no_abs,
     },
     "EarlyStopping": {
