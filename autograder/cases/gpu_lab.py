@@ -1,0 +1,204 @@
+"""Visible and hidden checks for chapter 10 (the GPU lab).
+
+Apart from bad-argument cases (stored as usual), the graded functions are checked by their
+properties: the pipeline's batches (every example once per epoch, reshuffled, prefetched),
+the convnet's layout, parameter count and inference output against the reference with the
+same fixed weights, the mixed-precision policy, and the throughput against a timing of the
+same steps. Visible checks: ``dlcourse/checks/properties/gpu_lab.py``;
+``python -m autograder.cases.gpu_lab`` prints their stored numbers.
+
+Nothing here imports keras at import time (every chapter's grading imports this module).
+"""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+
+from autograder.cases import Case
+
+CHAPTER = "10_gpu_keras_lab"
+
+_X5 = np.zeros((5, 3), dtype=np.float32)
+
+VISIBLE = {
+    "make_dataset": [
+        Case("5 examples but 4 labels", {"x": _X5, "y": np.zeros(4, dtype=np.int64), "batch_size": 2, "training": True},
+             raises=ValueError),
+        Case("batch_size = 0", {"x": _X5, "y": np.zeros(5, dtype=np.int64), "batch_size": 0, "training": False},
+             raises=ValueError),
+    ],
+    "build_cnn": [
+        Case("input_shape without a channel axis", {"input_shape": (28, 28), "num_classes": 10}, raises=ValueError),
+        Case("a single class", {"input_shape": (8, 8, 1), "num_classes": 1}, raises=ValueError),
+    ],
+}
+
+
+def _dataset_errors(rng):
+    return VISIBLE["make_dataset"] + [
+        Case("negative batch_size", {"x": _X5, "y": np.zeros(5, dtype=np.int64), "batch_size": -4, "training": True},
+             raises=ValueError),
+    ]
+
+
+def _cnn_errors(rng):
+    return VISIBLE["build_cnn"] + [
+        Case("a zero-sized image", {"input_shape": (0, 8, 1), "num_classes": 3}, raises=ValueError),
+    ]
+
+
+HIDDEN = {"make_dataset": _dataset_errors, "build_cnn": _cnn_errors}
+
+
+# ------------------------------------------------------------------------------- helpers
+def _props():
+    from dlcourse.checks.properties import gpu_lab
+
+    return gpu_lab
+
+
+def _reference():
+    from autograder.reference import gpu_lab
+
+    return gpu_lab
+
+
+def _mistakes(name):
+    from autograder.mistakes.gpu_lab import MISTAKE_KEYS, MISTAKES
+
+    return {MISTAKE_KEYS[d]: fn for d, fn in MISTAKES[name].items()}
+
+
+def cnn_logits(build, input_shape, num_classes, seed, x):
+    """Inference logits of build(input_shape, num_classes) with fixed weights, or None."""
+    props = _props()
+    try:
+        model = build(input_shape, num_classes)
+        props.assign_test_weights(model, seed)
+        return props.numpy_out(model(x, training=False))
+    except Exception:  # noqa: BLE001 - a mistake may fail to build; then it cannot be matched
+        return None
+
+
+def cnn_expectation(input_shape, num_classes, seed, x):
+    """dict(seed, x, logits, mistakes) for inspect_cnn, from the reference and the mistakes."""
+    props = _props()
+    logits = cnn_logits(_reference().build_cnn, input_shape, num_classes, seed, x)
+    mistakes = {}
+    for key, wrong in _mistakes("build_cnn").items():
+        out = cnn_logits(wrong, input_shape, num_classes, seed, x)
+        if out is not None and out.shape == logits.shape and not props.close(out, logits):
+            mistakes[key] = out
+    return dict(seed=seed, x=x, logits=logits, mistakes=mistakes)
+
+
+# ---------------------------------------------------------------------------- stored numbers
+def stored_numbers():
+    props = _props()
+    case = props.CNN_CASE
+    expected = cnn_expectation(case["input_shape"], case["num_classes"], case["seed"], props.cnn_probe())
+    return {"build_cnn": {"logits": expected["logits"], "mistakes": expected["mistakes"]}}
+
+
+def render_stored():
+    from autograder.cases.keras_training import _literal
+
+    return "STORED = " + _literal(stored_numbers()) + "\n"
+
+
+# ---------------------------------------------------------------------------- hidden custom
+def hidden_make_dataset(fn):
+    props = _props()
+    name = "make_dataset"
+    props.inspect_evaluation_pipeline(fn, name, "hidden: evaluation, 23 examples, batches of 5", 23, 5)
+    props.inspect_evaluation_pipeline(fn, name, "hidden: evaluation, 7 examples, one batch of 10", 7, 10)
+    props.inspect_training_pipeline(fn, name, "hidden: training, 50 examples, batches of 7", 50, 7)
+    props.inspect_shuffle_reach(fn, name, "hidden: training, 300 examples, batches of 16", 300, 16)
+    case = "hidden: 10 images of shape (4, 4, 2), batches of 4"
+    x = np.random.default_rng(0).uniform(size=(10, 4, 4, 2)).astype(np.float32)
+    y = np.arange(10)
+    for training in (True, False):
+        batches = props.epoch(fn(x=x, y=y, batch_size=4, training=training))
+        shapes = [xb.shape for xb, _ in batches]
+        if shapes != [(4, 4, 4, 2), (4, 4, 4, 2), (2, 4, 4, 2)]:
+            props.fail(name, case, f"training={training}: batch shapes {shapes}, expected (4, 4, 4, 2) twice "
+                                   "then (2, 4, 4, 2)")
+        for xb, yb in batches:
+            if not np.array_equal(xb, x[yb]):
+                props.fail(name, case, "images and labels are not aligned")
+
+
+def _image_problem(n, seed):
+    """Two classes of 8x8 images: bright top half or bright bottom half, plus noise."""
+    rng = np.random.default_rng(seed)
+    y = np.arange(n) % 2
+    x = rng.uniform(0, 0.3, size=(n, 8, 8, 1)).astype(np.float32)
+    x[y == 0, :4] += 0.7
+    x[y == 1, 4:] += 0.7
+    return x, y
+
+
+def hidden_build_cnn(fn):
+    props = _props()
+    keras = props._keras()
+    name = "build_cnn"
+    for i, (shape, k) in enumerate([((28, 28, 1), 10), ((32, 32, 3), 5), ((9, 9, 2), 3)]):
+        x = props.inputs((2, *shape), 20 + i)
+        props.inspect_cnn(fn, name, f"hidden: input_shape={shape}, num_classes={k}", shape, k,
+                          cnn_expectation(shape, k, 20 + i, x))
+    props.inspect_cnn_mixed(fn, name, "hidden: input_shape=(16, 16, 3) under mixed_float16", (16, 16, 3), 6)
+    case = "hidden: 12 Adam steps on 16 images of two easy classes"
+    keras.utils.set_random_seed(0)
+    model = fn(input_shape=(8, 8, 1), num_classes=2)
+    model.compile(optimizer=keras.optimizers.Adam(1e-2),
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    x, y = _image_problem(16, 0)
+    losses = [float(model.train_on_batch(x, y)) for _ in range(12)]
+    if not np.mean(losses[-3:]) < 0.7 * losses[0]:
+        props.fail(name, case, f"the training loss went from {losses[0]:.4f} to {losses[-1]:.4f}")
+
+
+def hidden_enable_mixed_precision(fn):
+    props = _props()
+    name = "enable_mixed_precision"
+    props.inspect_mixed_precision(fn, name, "hidden: starting from float32", "float32")
+    props.inspect_mixed_precision(fn, name, "hidden: starting from mixed_bfloat16", "mixed_bfloat16")
+
+
+def hidden_measure_throughput(fn):
+    props = _props()
+    name = "measure_throughput"
+    props.inspect_throughput(fn, name, "hidden: 25 steps, batches of 96, a list of 3 batches",
+                             props.TimedBatches(props.throughput_batches(3, 96, 1)), 25, 96)
+    if props._keras().backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        ref = _reference()
+        batches = props.throughput_batches(12, 32, 2)
+        dataset = tf.data.Dataset.from_tensor_slices((np.concatenate([b[0] for b in batches]),
+                                                      np.concatenate([b[1] for b in batches]))).batch(32)
+        props.epoch(dataset)  # tf.data builds its iterator machinery on the first pass: not the learner's cost
+        props.inspect_throughput(fn, name, "hidden: 10 steps on a tf.data pipeline of 12 batches of 32", dataset, 10,
+                                 32, timer=lambda model: ref.measure_throughput(model, dataset, 10))
+    case = "hidden: steps = 0"
+    try:
+        fn(model=props.throughput_model(), data=props.throughput_batches(2, 8), steps=0)
+    except ValueError:
+        return
+    except Exception as err:  # noqa: BLE001
+        props.fail(name, case, f"expected a ValueError, got {type(err).__name__}: {err}")
+    props.fail(name, case, "expected a ValueError for steps < 1")
+
+
+HIDDEN_CUSTOM = {
+    "make_dataset": hidden_make_dataset,
+    "build_cnn": hidden_build_cnn,
+    "enable_mixed_precision": hidden_enable_mixed_precision,
+    "measure_throughput": hidden_measure_throughput,
+}
+
+
+if __name__ == "__main__":
+    sys.stdout.write(render_stored())

@@ -1,0 +1,177 @@
+"""Chapter 09 (Keras training): the checks accept other correct implementations, the stored
+numbers of the visible checks are what the reference gives, and the notebook's claims hold
+(NumPy Adam and Keras Adam take the same steps once epsilon is converted; a regularizer
+that is not attached does nothing; a softmax output with from_logits=True learns worse)."""
+
+import os
+
+import numpy as np
+import pytest
+
+pytestmark = pytest.mark.keras
+
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+
+
+@pytest.fixture(scope="module")
+def keras():
+    return pytest.importorskip("keras")
+
+
+@pytest.fixture(scope="module")
+def tf():
+    return pytest.importorskip("tensorflow")
+
+
+def _both_checks(fn, name):
+    from autograder.hidden import check_hidden
+    from dlcourse.checks import check
+
+    check(fn, name)
+    check_hidden(fn, name)
+
+
+# ------------------------------------------------------------------- other correct implementations
+def test_a_sequential_mlp_with_fused_relu_and_no_bias_before_batchnorm_passes(keras):
+    def build_mlp(input_dim, num_classes, hidden_units=(128,), dropout_rate=0.0, l2=0.0, batchnorm=False):
+        if input_dim < 1 or num_classes < 2 or not 0 <= dropout_rate < 1 or l2 < 0 or input_dim != int(input_dim) \
+                or any(u < 1 for u in hidden_units):
+            raise ValueError("bad argument")
+        model = keras.Sequential([keras.layers.Input(shape=(input_dim,))])
+        for units in hidden_units:
+            reg = keras.regularizers.l2(l2) if l2 else None
+            if batchnorm:
+                model.add(keras.layers.Dense(units, use_bias=False, kernel_regularizer=reg))
+                model.add(keras.layers.BatchNormalization())
+                model.add(keras.layers.Activation("relu"))
+            else:
+                model.add(keras.layers.Dense(units, activation="relu", kernel_regularizer=reg))
+            model.add(keras.layers.Dropout(dropout_rate))  # rate 0 is harmless
+        model.add(keras.layers.Dense(num_classes, kernel_regularizer=keras.regularizers.L1L2(l2=l2) if l2 else None))
+        return model
+
+    _both_checks(build_mlp, "build_mlp")
+
+
+def test_compile_with_metric_objects_and_a_string_free_loss_passes(keras):
+    def compile_for_classification(model, learning_rate):
+        if learning_rate <= 0:
+            raise ValueError("learning_rate must be > 0")
+        optimizer = keras.optimizers.Adam(learning_rate)
+        model.compile(optimizer, keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                      metrics=[keras.metrics.SparseCategoricalAccuracy()])
+        return model
+
+    _both_checks(compile_for_classification, "compile_for_classification")
+
+
+def test_a_tf_function_train_step_returning_a_float_passes(tf):
+    def train_step(model, optimizer, loss_fn, x, y):
+        @tf.function
+        def compute(x, y):
+            with tf.GradientTape() as tape:
+                total = loss_fn(y, model(x, training=True)) + sum(model.losses)
+            grads = tape.gradient(total, model.trainable_weights)
+            return total, grads
+
+        total, grads = compute(tf.constant(x), tf.constant(y))
+        optimizer.apply(grads, model.trainable_weights)
+        return float(total)
+
+    _both_checks(train_step, "train_step")
+
+
+def test_callbacks_in_the_other_order_pass(keras):
+    def make_callbacks(patience):
+        if int(patience) != patience or patience < 1:
+            raise ValueError("patience must be a positive integer")
+        return [keras.callbacks.ReduceLROnPlateau("val_loss", factor=0.5, patience=max(1, patience // 2), min_lr=1e-6),
+                keras.callbacks.EarlyStopping("val_loss", patience=patience, restore_best_weights=True, verbose=1)]
+
+    _both_checks(make_callbacks, "make_callbacks")
+
+
+# ------------------------------------------------------------------- stored numbers
+def _assert_same_numbers(stored, fresh, where):
+    if isinstance(fresh, dict):
+        assert set(stored) == set(fresh), f"{where}: keys {sorted(stored)} vs {sorted(fresh)}"
+        for key in fresh:
+            _assert_same_numbers(stored[key], fresh[key], f"{where}[{key!r}]")
+    elif isinstance(fresh, list) and fresh and isinstance(fresh[0], np.ndarray):
+        assert len(stored) == len(fresh), where
+        for i, (s, f) in enumerate(zip(stored, fresh)):
+            np.testing.assert_allclose(s, f, rtol=1e-5, atol=1e-6, err_msg=f"{where}[{i}]")
+    else:
+        np.testing.assert_allclose(stored, fresh, rtol=1e-5, atol=1e-6, err_msg=where)
+
+
+def test_stored_visible_numbers_match_the_reference(keras):
+    """If this fails, paste the output of `python -m autograder.cases.keras_training` at the end
+    of dlcourse/checks/properties/keras_training.py."""
+    from autograder.cases.keras_training import stored_numbers
+    from dlcourse.checks.properties.keras_training import STORED
+
+    _assert_same_numbers(STORED, stored_numbers(), "STORED")
+
+
+def test_parameter_formula_matches_keras(keras):
+    from autograder.cases.keras_training import HIDDEN_MLP_CONFIGS, mlp_params
+    from autograder.reference.keras_training import build_mlp
+
+    for kwargs in HIDDEN_MLP_CONFIGS:
+        assert build_mlp(**kwargs).count_params() == mlp_params(kwargs)[0], kwargs
+
+
+# ------------------------------------------------------------------- claims the notebook makes
+def test_numpy_adam_matches_keras_adam_after_the_epsilon_conversion(keras):
+    """The notebook's side-by-side: on a float64 variable, Keras's Adam equals the course's
+    adam_step called with eps_t = eps / sqrt(1 - beta2^t) (epsilon hat); unconverted they
+    differ visibly on small gradients."""
+    from autograder.reference.optimizers import adam_step
+
+    rng = np.random.default_rng(0)
+    w0 = rng.normal(size=5)
+    grads = [s * rng.normal(size=5) for s in (1e-6, 1e-3, 1.0, 1e-6, 0.1, 1e-5)]
+    lr, b1, b2 = float(np.float32(0.01)), float(np.float32(0.9)), float(np.float32(0.999))  # Keras keeps float32
+    opt = keras.optimizers.Adam(learning_rate=lr, beta_1=b1, beta_2=b2)
+    var = keras.Variable(w0.copy(), dtype="float64")
+    w, m, v = w0.copy(), np.zeros(5), np.zeros(5)
+    w_plain, m_plain, v_plain = w0.copy(), np.zeros(5), np.zeros(5)
+    for t, g in enumerate(grads, start=1):
+        opt.apply_gradients([(keras.ops.convert_to_tensor(g, dtype="float64"), var)])
+        w, m, v = adam_step(w, g, m, v, t, lr, b1, b2, eps=1e-7 / np.sqrt(1 - b2**t))
+        w_plain, m_plain, v_plain = adam_step(w_plain, g, m_plain, v_plain, t, lr, b1, b2, eps=1e-7)
+        np.testing.assert_allclose(var.numpy(), w, rtol=1e-10, atol=1e-12)
+    assert np.max(np.abs(w_plain - var.numpy())) > 1e-4
+
+
+def test_an_unattached_regularizer_changes_nothing(keras):
+    """000 §4 creates l1_regularizer and never passes it to a layer: model.losses stays empty."""
+    keras.utils.set_random_seed(0)
+    l1_regularizer = keras.regularizers.L1(0.01)
+    loose = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3)])
+    attached = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, kernel_regularizer=l1_regularizer)])
+    assert loose.losses == [] and len(attached.losses) == 1
+    kernel = attached.layers[0].kernel.numpy()
+    assert float(attached.losses[0]) == pytest.approx(0.01 * np.abs(kernel).sum(), rel=1e-5)
+
+
+def test_softmax_output_with_from_logits(keras):
+    """003 §4: Dense(K, softmax) with from_logits=True. On the TensorFlow backend Keras spots a
+    Softmax op feeding the loss, warns, and uses its input as the logits, so fit still trains;
+    the same loss applied to the model's outputs (probabilities) softmaxes twice and can never
+    go below log(K - 1 + e) - 1, however good the model."""
+    from autograder.cases.keras_training import _separable
+
+    x, y = _separable(120, 6, 4, 3)
+    keras.utils.set_random_seed(1)
+    model = keras.Sequential([keras.Input((6,)), keras.layers.Dense(32, activation="relu"),
+                              keras.layers.Dense(4, activation="softmax")])
+    loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    model.compile(keras.optimizers.Adam(0.01), loss)
+    with pytest.warns(UserWarning, match="does not represent logits"):
+        reported = model.fit(x, y, epochs=30, batch_size=30, verbose=0).history["loss"][-1]
+    recomputed = float(loss(y, model.predict(x, verbose=0)))
+    floor = np.log(3 + np.e) - 1  # 4 classes, perfect one-hot probabilities softmaxed again
+    assert reported < 0.1
+    assert recomputed > floor - 1e-6 > 5 * reported
