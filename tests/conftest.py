@@ -18,6 +18,17 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ["DLCOURSE_OFFLINE"] = "1"  # tests never touch the network
 
 
+@pytest.fixture(scope="module")
+def keras():
+    """Keras 3 (TensorFlow backend unless KERAS_BACKEND says otherwise); skips when absent."""
+    return pytest.importorskip("keras")
+
+
+@pytest.fixture(scope="module")
+def tf():
+    return pytest.importorskip("tensorflow")
+
+
 @pytest.fixture
 def rng():
     import numpy as np

@@ -26,3 +26,12 @@ def gpu_available():
     from dlcourse.accelerator import nvidia_gpu_present
 
     return nvidia_gpu_present()
+
+
+def both_checks(fn, name):
+    """Run the visible checks and then the hidden tests of graded function ``name`` on ``fn``."""
+    from autograder.hidden import check_hidden
+    from dlcourse.checks import check
+
+    check(fn, name)
+    check_hidden(fn, name)

@@ -16,23 +16,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
-
-@pytest.fixture(scope="module")
-def keras():
-    return pytest.importorskip("keras")
-
-
-@pytest.fixture(scope="module")
-def tf():
-    return pytest.importorskip("tensorflow")
-
-
-def _both_checks(fn, name):
-    from autograder.hidden import check_hidden
-    from dlcourse.checks import check
-
-    check(fn, name)
-    check_hidden(fn, name)
+from tests.helpers import both_checks as _both_checks  # noqa: E402
 
 
 # ------------------------------------------------------------------- other correct implementations
