@@ -11,7 +11,8 @@ Before handing over to ipykernel it:
    - every path in ``DLCOURSE_SANDBOX_HIDE`` (the solutions, the instructor package, the
      gradebook, other students' submissions) is covered by an empty tmpfs,
    - every path in ``DLCOURSE_SANDBOX_READONLY`` (the repository) is read-only,
-   - the kernel's own working directory stays writable, and ``/tmp`` is private;
+   - the kernel's own working directory stays writable, and ``/tmp`` is private (unless the
+     repository or its Python environment is under ``/tmp``);
    and, when the kernel talks over IPC sockets rather than TCP, in a private network
    namespace with no interfaces (no network at all);
 3. removes the repository root from ``PYTHONPATH`` so ``import autograder`` fails.
@@ -111,7 +112,10 @@ def _isolate_file_system():
             _mount("-t", "tmpfs", "-o", "size=1m,mode=755", "tmpfs", path)
         else:
             _mount("--bind", "/dev/null", path)
-    _mount("-t", "tmpfs", "-o", "size=512m", "tmpfs", "/tmp")
+    # A private /tmp, unless the course or its Python live there (a checkout or venv under /tmp).
+    needed = (ROOT, sys.prefix, os.path.realpath(sys.executable))
+    if not any(os.path.realpath(p).startswith("/tmp/") for p in needed):
+        _mount("-t", "tmpfs", "-o", "size=512m", "tmpfs", "/tmp")
     os.makedirs(cwd, exist_ok=True)
     _mount("--no-canonicalize", "--bind", f"/proc/{os.getpid()}/fd/{handle}", cwd)
     os.close(handle)
