@@ -5,6 +5,9 @@
 #   ./course.sh test       set up (first time only) and run the test suite
 #   ./course.sh run        set up and execute every student notebook headless (a smoke run)
 #   ./course.sh setup      only create/update the virtual environment .venv
+#   ./course.sh system     install the OS packages grading and the full test suite use (Debian/Ubuntu,
+#                          as root): bubblewrap (grading sandbox), chromium (browser tests),
+#                          postgresql (multi-host gradebook tests). Optional for learners.
 #   ./course.sh release    regenerate course/ from solutions/ (instructors)
 #   ./course.sh bench      print the benchmark figures (docs/benchmarks.md records them)
 #
@@ -35,14 +38,30 @@ setup() {
     export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 }
 
+SYSTEM_PACKAGES="bubblewrap chromium postgresql"
+
+system() {
+    if ! command -v apt-get >/dev/null; then
+        echo "No apt-get here: install these with your system's package manager: $SYSTEM_PACKAGES"
+        return 0
+    fi
+    local sudo=""
+    [ "$(id -u)" = 0 ] || sudo="sudo"
+    $sudo apt-get update -qq
+    # shellcheck disable=SC2086
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends $SYSTEM_PACKAGES >/dev/null
+    echo "Installed: $SYSTEM_PACKAGES"
+}
+
 cmd="${1:-lab}"
 [ $# -gt 0 ] && shift
 case "$cmd" in
     setup)   setup ;;
+    system)  system ;;
     lab)     setup; exec jupyter lab course/index.ipynb "$@" ;;
     test)    setup; exec python -m pytest "$@" ;;
     run)     setup; exec python -m autograder.smoke "$@" ;;
     release) setup; python -m autograder.build_checks; exec python -m autograder.release "$@" ;;
     bench)   setup; exec python -m benchmarks.run "$@" ;;
-    *)       sed -n '2,12p' "$0"; exit 2 ;;
+    *)       sed -n '2,15p' "$0"; exit 2 ;;
 esac
