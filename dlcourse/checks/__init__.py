@@ -52,8 +52,10 @@ def check(fn, name=None):
 
     name: the graded function's name; defaults to ``fn.__name__``.
     Raises CheckFailure (an AssertionError) naming the failing case, expected vs got,
-    and the known mistake the output matches, if any.
+    and the known mistake the output matches, if any; in Jupyter it shows only that diagnosis
+    (dlcourse/checks/failure.py), not this package's frames.
     """
+    __tracebackhide__ = True  # noqa: F841 - IPython and pytest leave this frame out of tracebacks
     name = name or getattr(fn, "__name__", None)
     cases = stored_cases().get(name)
     prop = property_checks().get(name)

@@ -5,10 +5,9 @@ import copy
 import numpy as np
 
 from dlcourse.checks.compare import describe, matching_mistake, mismatch
+from dlcourse.checks.failure import CheckFailure
 
-
-class CheckFailure(AssertionError):
-    """A check failed; the message says which case, expected vs got, and the likely mistake."""
+__all__ = ["CheckFailure", "call_learner", "judge", "run_case"]
 
 
 def _inputs_text(inputs):
@@ -27,6 +26,7 @@ def _unchanged(before, after):
 
 def call_learner(fn, fn_name, case_name, inputs):
     """Call ``fn(**inputs)``; a NotImplementedError becomes a friendly CheckFailure."""
+    __tracebackhide__ = True  # noqa: F841 - IPython and pytest leave this frame out of tracebacks
     try:
         return fn(**inputs)
     except NotImplementedError:
@@ -43,6 +43,7 @@ def run_case(fn, fn_name, case_name, inputs, expected=None, mistakes=None, raise
     mistakes: dict mistake-name -> output of that mistake on these inputs.
     Raises CheckFailure with a diagnostic message; returns the learner's output otherwise.
     """
+    __tracebackhide__ = True  # noqa: F841
     given = copy.deepcopy(inputs)
     try:
         got, error = call_learner(fn, fn_name, case_name, given), None
@@ -51,7 +52,11 @@ def run_case(fn, fn_name, case_name, inputs, expected=None, mistakes=None, raise
     except Exception as err:  # noqa: BLE001 - the learner's code may raise anything
         got, error = None, err
     error_info = None if error is None else ([c.__name__ for c in type(error).__mro__], str(error))
-    judge(fn_name, case_name, inputs, got, error_info, given, expected, mistakes, raises, mutable)
+    try:
+        judge(fn_name, case_name, inputs, got, error_info, given, expected, mistakes, raises, mutable)
+    except CheckFailure as failure:
+        failure.learner_error = error  # its frames are shown below the diagnosis
+        raise
     return got
 
 
@@ -62,6 +67,7 @@ def judge(fn_name, case_name, inputs, got, error, inputs_after, expected=None, m
     MRO, message) when it raised; inputs_after: the inputs as they were after the call.
     Used in-process by :func:`run_case` and, at grading time, outside the learner's kernel.
     """
+    __tracebackhide__ = True  # noqa: F841
     header = f"{fn_name}, case '{case_name}'"
     if raises is not None:
         wanted = raises if isinstance(raises, str) else raises.__name__
