@@ -32,33 +32,33 @@ c.CourseDirectory.course_id = "dl-training"
 # Data files and figures beside a notebook travel with it; caches and checkpoints do not.
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", ".*"]
 
+# nbgrader's exchange (release_assignment, fetch, submit, collect; formgrader's release and collect
+# buttons): exchange/ inside the course for a class on one machine (git-ignored, hidden from grading
+# kernels). On a JupyterHub, point NBGRADER_EXCHANGE at the shared exchange (e.g. /srv/nbgrader/exchange).
+c.Exchange.root = os.environ.get("NBGRADER_EXCHANGE", os.path.join(ROOT, "exchange"))
+try:
+    os.makedirs(c.Exchange.root, exist_ok=True)
+except OSError:  # a read-only checkout: the exchange is simply unavailable, as nbgrader then says
+    pass
+
 # Stub cells students see.
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 
 # --- Grading that survives broken and hostile notebooks (docs/grading.md) -------------------
-from nbconvert.preprocessors import ClearMetadataPreprocessor  # noqa: E402
-from nbgrader.preprocessors import (  # noqa: E402
-    AssignLatePenalties,
-    CheckCellMetadata,
-    ClearOutput,
-    DeduplicateIds,
-    IgnorePattern,
-    LimitOutput,
-    OverwriteCells,
-    OverwriteKernelspec,
-    SaveAutoGrades,
-)
-
-from autograder.restore_cells import RestoreStructure  # noqa: E402
-from autograder.trusted_execute import TrustedExecute  # noqa: E402
-
 # Rebuild each submission on the released notebook (deleted/edited/moved test cells come back),
 # then execute it with hidden tests judged outside the kernel and recovery from dead kernels.
-c.Autograde.sanitize_preprocessors = [RestoreStructure, ClearOutput, DeduplicateIds, OverwriteKernelspec,
-                                      OverwriteCells, CheckCellMetadata]
-c.Autograde.autograde_preprocessors = [TrustedExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
-                                       SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
+# Import paths rather than classes: nbconvert imports them when grading (the same classes), and the
+# configuration stays JSON-serializable, which formgrader needs.
+c.Autograde.sanitize_preprocessors = [
+    "autograder.restore_cells.RestoreStructure", "nbgrader.preprocessors.ClearOutput",
+    "nbgrader.preprocessors.DeduplicateIds", "nbgrader.preprocessors.OverwriteKernelspec",
+    "nbgrader.preprocessors.OverwriteCells", "nbgrader.preprocessors.CheckCellMetadata"]
+c.Autograde.autograde_preprocessors = [
+    "autograder.trusted_execute.TrustedExecute", "nbgrader.preprocessors.IgnorePattern",
+    "nbconvert.preprocessors.ClearMetadataPreprocessor", "nbgrader.preprocessors.LimitOutput",
+    "nbgrader.preprocessors.SaveAutoGrades", "nbgrader.preprocessors.AssignLatePenalties",
+    "nbgrader.preprocessors.CheckCellMetadata"]
 
 # Kernels run in the grading sandbox (autograder/sandbox.py): memory cap, instructor files hidden,
 # repository read-only. A cell that runs longer than the timeout is stopped; grading goes on.
