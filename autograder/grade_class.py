@@ -1,85 +1,381 @@
 """Grade a whole class in parallel: ``python -m autograder.grade_class 01_losses``.
 
 Equivalent to stock ``nbgrader autograde 01_losses --create`` followed by
-``nbgrader generate_feedback 01_losses`` (same gradebook rows, same per-cell scores: the
-work is done by nbgrader's own Autograde and GenerateFeedback apps with this course's
-configuration), but:
+``nbgrader generate_feedback 01_losses`` (same gradebook rows, same per-cell scores: the work is
+done by nbgrader's own Autograde and GenerateFeedback apps with this course's configuration),
+but built so that no submission can break the batch or another student's grade:
 
-- submissions are graded in ``--workers`` long-lived worker processes (nbgrader and its
-  imports are loaded once per worker, not once per submission);
-- every submission folder is repaired first (:mod:`autograder.preflight`), and a submission
-  that still cannot be graded is graded as the unanswered notebook, with a note: every
-  student gets a gradebook row and feedback, and the batch never stops;
-- progress is shown while it runs and a summary table is printed at the end;
-- a ledger (``grading/<chapter>.json``) records each finished submission with a fingerprint of
-  its files, so re-running grades only new or changed submissions, and an interrupted run
-  resumes where it stopped (``--force`` regrades everyone). A submission is re-graded as a
-  whole, so nothing is counted twice.
+- **Graded from a copy.** Each submission is copied into ``grading/staging/<chapter>/`` (only
+  regular files; :mod:`autograder.preflight`), repaired there and graded from there. The files in
+  ``submitted/`` are only read, never changed.
+- **In isolation.** Submissions are graded in ``--workers`` worker processes that this process
+  supervises, each in its own session (process group). Anything that goes wrong while staging,
+  repairing or grading one submission (an exception, an unreadable or deeply nested file, a
+  folder named like the notebook) is confined to it: it is graded as the unanswered notebook
+  with a note saying why, and the batch goes on.
+- **Workers that die, stop or hang are replaced.** A worker that dies (its kernel killed it),
+  is stopped (SIGSTOP) or is still busy after ``DLCOURSE_SUBMISSION_TIMEOUT`` seconds (default
+  1200) is killed with its whole process group and replaced, and the submission is graded
+  again, up to ``DLCOURSE_SUBMISSION_ATTEMPTS`` times (default 2); then it is graded as the
+  unanswered notebook with a note ("the grading worker died twice while grading this
+  submission"). On Linux this process is a child subreaper: processes that the learner's code
+  left behind (forked daemons) become its children when their parents exit, and are killed.
+- **A ledger** (``grading/<chapter>.json``) records each submission with a fingerprint of its
+  files and its status: ``graded``, or ``failed`` with the reason (such a student still has a
+  gradebook row when the unanswered-notebook fallback could be graded). Re-running grades new,
+  changed and failed submissions only, so an interrupted run resumes; ``--force`` regrades
+  everyone. A submission is regraded as a whole, so nothing is counted twice.
+- progress is shown while it runs and a summary table is printed at the end.
 """
 
 import argparse
-import concurrent.futures as futures
+import collections
+import ctypes
 import hashlib
 import json
 import multiprocessing
+import multiprocessing.connection
 import os
-import shutil
+import signal
+import stat
 import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+SUBMISSION_TIMEOUT = float(os.environ.get("DLCOURSE_SUBMISSION_TIMEOUT", "1200"))
+ATTEMPTS = int(os.environ.get("DLCOURSE_SUBMISSION_ATTEMPTS", "2"))
+_FINGERPRINT_BYTES = 256 * 1024 * 1024
 
-_API = None
+
+def staging_step(chapter):
+    """The folder, relative to the course root, where this chapter's submissions are staged."""
+    return os.path.join("grading", "staging", chapter)
 
 
 # -- worker side ---------------------------------------------------------------------------------
-def _init_worker(course_root, db_url):
-    """Load nbgrader and the course configuration once per worker process."""
-    global _API
-    os.chdir(ROOT)
+def _load_api(course_root, db_url, chapter):
+    """nbgrader's API with this course's configuration, reading submissions from the staging folder."""
+    os.chdir(course_root)
     from nbgrader.apps.api import NbGraderAPI
     from traitlets.config.loader import PyFileConfigLoader
 
     config = PyFileConfigLoader("nbgrader_config.py", path=str(ROOT)).load_config()
     config.CourseDirectory.root = str(course_root)
     config.CourseDirectory.db_url = db_url
-    _API = NbGraderAPI(config=config)
+    config.CourseDirectory.submitted_directory = staging_step(chapter)
+    return NbGraderAPI(config=config)
 
 
-def _grade_one(chapter, student, feedback):
-    """Autograde (and make feedback for) one student in this worker; returns a result dict."""
+def _last_line(text, default):
+    lines = (text or "").strip().splitlines()
+    return lines[-1] if lines else default
+
+
+def _stage(course_root, chapter, student, release, fallback):
+    """Copy and repair one submission into the staging folder; the grading notes made."""
+    from autograder.preflight import repair_submission, stage_release, stage_submission
+
+    staged = Path(course_root) / staging_step(chapter) / student / chapter
+    notes = []
+    if fallback is None:
+        try:
+            stage_submission(Path(course_root) / "submitted" / student / chapter, staged, notes)
+            notes += repair_submission(staged, chapter, release)
+            return notes
+        except (Exception, RecursionError) as err:  # noqa: BLE001 - one submission, never the batch
+            fallback = f"the submission could not be read ({type(err).__name__}: {err})"
+    notes.append(f"{fallback}; it was graded as the unanswered notebook, and your instructor has the original file")
+    stage_release(staged, chapter, release)
+    submitted_stamp = Path(course_root) / "submitted" / student / chapter / "timestamp.txt"
+    if submitted_stamp.is_file() and not submitted_stamp.is_symlink():
+        (staged / "timestamp.txt").write_bytes(submitted_stamp.read_bytes()[:200])
+    return notes
+
+
+def grade_job(api, course_root, chapter, release, job):
+    """Stage, repair, autograde and (optionally) make feedback for one submission; a result dict."""
+    from autograder import notes as grading_notes
+
     start = time.perf_counter()
-    result = _API.autograde(chapter, student, force=True, create=True)
-    ok = bool(result.get("success"))
-    error = "" if ok else (result.get("error") or result.get("log") or "unknown error").strip().splitlines()[-1]
-    if ok and feedback:
-        fb = _API.generate_feedback(chapter, student, force=True)
-        if not fb.get("success"):
-            ok, error = False, "feedback: " + (fb.get("error") or "failed").strip().splitlines()[-1]
-    return {"student": student, "ok": ok, "error": error, "seconds": time.perf_counter() - start}
+    student = job["student"]
+    notes = _stage(course_root, chapter, student, release, job.get("fallback"))
+    grading_notes.hand_over(chapter, student, notes)
+    grading_notes.reset_rendered()
+    try:
+        result = api.autograde(chapter, student, force=True, create=True)
+        ok = bool(result.get("success"))
+        error = "" if ok else _last_line(result.get("error") or result.get("log"), "autograding failed")
+        if ok and job.get("feedback", True):
+            fb = api.generate_feedback(chapter, student, force=True)
+            if not fb.get("success"):
+                ok, error = False, "feedback: " + _last_line(fb.get("error") or fb.get("log"), "failed")
+    finally:
+        grading_notes.take_over(chapter, student)
+    return {"student": student, "ok": ok, "error": error, "notes": grading_notes.rendered_notes() or notes,
+            "seconds": time.perf_counter() - start}
+
+
+def _worker_main(conn, course_root, db_url, chapter, release):
+    """A grading worker: its own session, nbgrader loaded once, then one job per message."""
+    os.setsid()
+    api = _load_api(course_root, db_url, chapter)
+    while True:
+        job = conn.recv()
+        if job is None:
+            return
+        try:
+            result = grade_job(api, course_root, chapter, release, job)
+        except (Exception, RecursionError) as err:  # noqa: BLE001 - reported to the supervisor
+            result = {"student": job["student"], "ok": False, "error": f"{type(err).__name__}: {err}"[:500],
+                      "notes": [], "seconds": 0.0}
+        conn.send(result)
+
+
+# -- processes -----------------------------------------------------------------------------------
+def _become_subreaper():
+    """Make orphaned descendants children of this process (Linux); True when it worked."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        return ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0) == 0  # PR_SET_CHILD_SUBREAPER
+    except (OSError, AttributeError):
+        return False
+
+
+def _proc_stat(pid):
+    """(state, ppid, pgid) of a process from /proc, or None."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            fields = f.read().rsplit(b")", 1)[1].split()
+        return fields[0].decode(), int(fields[1]), int(fields[2])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def _children():
+    """Pids whose parent is this process (Linux; empty elsewhere)."""
+    me, out = os.getpid(), []
+    try:
+        pids = [int(p) for p in os.listdir("/proc") if p.isdigit()]
+    except OSError:
+        return out
+    for pid in pids:
+        info = _proc_stat(pid)
+        if info and info[1] == me:
+            out.append(pid)
+    return out
+
+
+def _kill_group(pid):
+    """SIGKILL ``pid`` and, when it leads its own group, that whole process group."""
+    own = os.getpgrp()
+    try:
+        pgid = os.getpgid(pid)
+        if pgid != own:
+            os.killpg(pgid, signal.SIGKILL)
+    except OSError:
+        pass
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except OSError:
+        pass
+
+
+class _Worker:
+    def __init__(self, context, args):
+        self.conn, child = context.Pipe()
+        self.proc = context.Process(target=_worker_main, args=(child, *args), daemon=True)
+        self.proc.start()
+        child.close()
+        self.job, self.since = None, None
+
+    def send(self, job):
+        self.job, self.since = job, time.monotonic()
+        self.conn.send(job)
+
+    def problem(self, deadline):
+        """None while all is well, else a phrase saying what happened to this busy worker."""
+        if not self.proc.is_alive():
+            return "died"
+        info = _proc_stat(self.proc.pid)
+        if info and info[0] in ("T", "t"):
+            return "was stopped"
+        if time.monotonic() - self.since > deadline:
+            return f"was still busy after {deadline:g} s"
+        return None
+
+    def kill(self):
+        _kill_group(self.proc.pid)
+        self.proc.join(5)
+        self.conn.close()
+
+    def stop(self):
+        try:
+            self.conn.send(None)
+        except OSError:
+            pass
+        self.proc.join(10)
+        if self.proc.is_alive():
+            self.kill()
+
+
+class Supervisor:
+    """Run jobs on ``workers`` supervised worker processes; results go to ``on_result(job, result)``.
+
+    A worker that dies, is stopped or passes ``deadline`` seconds on one job is killed with its
+    process group and replaced, and ``on_failure(job, phrase)`` is called. Both callbacks return
+    the job to run next in place of the one they were given (run before the others), or None.
+    """
+
+    def __init__(self, workers, args, deadline, on_result, on_failure):
+        self.context = multiprocessing.get_context("spawn")
+        self.size, self.args, self.deadline = workers, args, deadline
+        self.on_result, self.on_failure = on_result, on_failure
+        self.workers, self.known = [], set()
+
+    def _spawn(self):
+        worker = _Worker(self.context, self.args)
+        self.workers.append(worker)
+        return worker
+
+    def sweep(self):
+        """Kill processes that became this process's children without being its workers."""
+        ours = {w.proc.pid for w in self.workers}
+        for pid in _children():
+            if pid not in ours and pid not in self.known:
+                _kill_group(pid)
+                try:
+                    os.waitpid(pid, os.WNOHANG)
+                except OSError:
+                    pass
+
+    def run(self, jobs):
+        from multiprocessing import resource_tracker
+
+        subreaper = _become_subreaper()
+        resource_tracker.ensure_running()
+        self.known = set(_children())
+        queue = collections.deque(jobs)
+        try:
+            while queue or any(w.job for w in self.workers):
+                self._assign(queue)
+                busy = [w for w in self.workers if w.job is not None]
+                waits = [w.conn for w in busy] + [w.proc.sentinel for w in busy]
+                multiprocessing.connection.wait(waits, timeout=0.5)
+                for worker in busy:
+                    self._check(worker, queue)
+                self.sweep()
+        finally:
+            for worker in self.workers:
+                worker.stop() if worker.job is None else worker.kill()
+            self.workers = []
+            for _ in range(10):
+                self.sweep()
+                if not [p for p in _children() if p not in self.known]:
+                    break
+                time.sleep(0.2)
+            if subreaper:
+                ctypes.CDLL(None).prctl(36, 0, 0, 0, 0)
+
+    def _assign(self, queue):
+        """Give queued jobs to idle workers, replacing dead idle ones and starting new ones as needed."""
+        for worker in [w for w in self.workers if w.job is None and not w.proc.is_alive()]:
+            worker.kill()
+            self.workers.remove(worker)
+        idle = [w for w in self.workers if w.job is None]
+        while len(self.workers) < self.size and len(idle) < len(queue):
+            idle.append(self._spawn())
+        for worker in idle:
+            if not queue:
+                break
+            job = queue.popleft()
+            try:
+                worker.send(job)
+            except OSError:
+                queue.appendleft(job)
+                worker.job = None
+                worker.kill()
+                self.workers.remove(worker)
+
+    def _check(self, worker, queue):
+        job, result = worker.job, None
+        try:
+            if worker.conn.poll():
+                result = worker.conn.recv()
+        except (EOFError, OSError):
+            result = None
+        if result is not None:
+            worker.job = None
+            follow_up = self.on_result(job, result)
+        else:
+            phrase = worker.problem(self.deadline)
+            if phrase is None:
+                return
+            worker.kill()
+            self.workers.remove(worker)
+            follow_up = self.on_failure(job, phrase)
+        if follow_up is not None:
+            queue.appendleft(follow_up)
 
 
 # -- parent side ---------------------------------------------------------------------------------
 def fingerprint(folder):
-    """A hash of every file's relative path and bytes in a submission folder."""
+    """A hash of a submission folder: relative paths, file types and bytes; never follows links.
+
+    Regular files are hashed up to 256 MiB (plus their size); symlinks by their target; other
+    file types (FIFOs, sockets) by their kind, so reading never blocks.
+    """
     digest = hashlib.sha256()
-    for path in sorted(p for p in Path(folder).rglob("*") if p.is_file()):
-        digest.update(str(path.relative_to(folder)).encode())
-        digest.update(path.read_bytes())
+    folder = Path(folder)
+    try:
+        top = os.lstat(folder)
+    except OSError:
+        return digest.hexdigest()
+    if not stat.S_ISDIR(top.st_mode):
+        digest.update(f"not a folder {stat.S_IFMT(top.st_mode)} {top.st_size}".encode())
+        return digest.hexdigest()
+    for path in sorted(_walk(folder)):
+        relative = str(path.relative_to(folder)).encode("utf-8", "surrogateescape")
+        digest.update(relative + b"\0")
+        try:
+            info = os.lstat(path)
+            if stat.S_ISLNK(info.st_mode):
+                digest.update(b"link " + os.fsencode(os.readlink(path)))
+            elif stat.S_ISREG(info.st_mode):
+                digest.update(f"file {info.st_size}\0".encode())
+                with open(path, "rb") as f:
+                    left = _FINGERPRINT_BYTES
+                    while left > 0 and (block := f.read(min(left, 1 << 20))):
+                        digest.update(block)
+                        left -= len(block)
+            else:
+                digest.update(f"kind {stat.S_IFMT(info.st_mode)}".encode())
+        except OSError as err:
+            digest.update(f"unreadable {err.errno}".encode())
     return digest.hexdigest()
 
 
+def _walk(folder):
+    for parent, dirs, files in os.walk(folder, followlinks=False):
+        for name in dirs + files:
+            yield Path(parent) / name
+
+
 class Ledger:
-    """Which submissions are finished, saved atomically after each one."""
+    """What happened to each submission (``graded`` or ``failed`` with the reason), saved atomically."""
 
     def __init__(self, path):
         self.path = Path(path)
-        self.entries = json.loads(self.path.read_text()) if self.path.exists() else {}
+        try:
+            self.entries = json.loads(self.path.read_text()) if self.path.exists() else {}
+        except ValueError:
+            self.entries = {}
 
     def done(self, student, print_):
+        """True when this exact submission was graded (failed ones are retried)."""
         entry = self.entries.get(student)
-        return bool(entry) and entry.get("fingerprint") == print_ and entry.get("status") in ("graded", "fallback")
+        return bool(entry) and entry.get("fingerprint") == print_ and entry.get("status") == "graded"
 
     def record(self, student, **entry):
         self.entries[student] = entry
@@ -97,24 +393,6 @@ def _release_path(course_root, chapter):
     raise FileNotFoundError(f"no released notebook for {chapter}: run ./course.sh release")
 
 
-def _fallback(course_root, chapter, student, error):
-    """Replace an ungradeable submission by the unanswered notebook (original kept) with a note."""
-    import nbformat
-
-    from autograder.notes import store_notes
-
-    folder = Path(course_root) / "submitted" / student / chapter
-    target = folder / f"{chapter}.ipynb"
-    if target.exists():
-        backup = folder / f".original-{target.name}"
-        if not backup.exists():
-            shutil.copyfile(target, backup)
-    nb = nbformat.read(str(_release_path(course_root, chapter)), as_version=4)
-    store_notes(nb, [f"this submission could not be graded ({error}); it was graded as the unanswered notebook, "
-                     "and the original file is kept for your instructor"])
-    nbformat.write(nb, str(target))
-
-
 def ensure_assignment(course_root, db_url, chapter):
     """Make sure the gradebook knows the assignment (stock generate_assignment records it)."""
     from nbgrader.api import Gradebook, MissingEntry
@@ -130,6 +408,17 @@ def ensure_assignment(course_root, db_url, chapter):
     course = CourseDir(course_root)
     course.db_url = db_url
     course.nbgrader("generate_assignment", chapter, "--force")
+
+
+def list_students(submitted, chapter):
+    """Students with something at ``submitted/<student>/<chapter>`` (folders only, links not followed)."""
+    if not submitted.is_dir():
+        return []
+    students = []
+    for entry in sorted(submitted.iterdir()):
+        if entry.is_dir() and not entry.is_symlink() and os.path.lexists(entry / chapter):
+            students.append(entry.name)
+    return students
 
 
 def summary_rows(db_url, chapter, students, ledger):
@@ -164,88 +453,85 @@ def print_summary(rows, stream=sys.stdout):
         stream.write(f"\n{len(graded)} of {len(rows)} submissions have a grade; mean score {mean:.2f} / {graded[0][2]:g}\n")
 
 
-def grade_class(chapter, course_root=ROOT, db_url=None, workers=None, force=False, feedback=True, quiet=False):
+def _failure_phrase(phrases):
+    """'the grading worker died twice while grading this submission' from ['died', 'died']."""
+    if len(set(phrases)) == 1:
+        times = {1: "", 2: " twice"}.get(len(phrases), f" {len(phrases)} times")
+        return f"the grading worker {phrases[0]}{times} while grading this submission"
+    return f"the grading worker {', then '.join(phrases)} while grading this submission"
+
+
+class _Batch:
+    """The bookkeeping of one run: attempts, fallbacks, ledger entries, progress.
+
+    Both callbacks return the job to run next in place of the one they were given, or None.
+    """
+
+    def __init__(self, ledger, prints, progress, attempts):
+        self.ledger, self.prints, self.progress, self.attempts = ledger, prints, progress, attempts
+        self.failures = collections.defaultdict(list)
+
+    def on_result(self, job, result):
+        student, fallback = job["student"], job.get("fallback")
+        if not result["ok"] and fallback is None:
+            return dict(job, fallback=f"grading failed ({result['error']})")
+        status = "graded" if result["ok"] and fallback is None else "failed"
+        entry = {"fingerprint": self.prints[student], "status": status, "seconds": round(result["seconds"], 2),
+                 "notes": result["notes"]}
+        if status == "failed":
+            entry["error"] = fallback
+            if not result["ok"]:
+                entry["error"] += f"; the unanswered notebook could not be graded either ({result['error']})"
+        self.ledger.record(student, **entry)
+        self.progress.update(last=student, ok=status == "graded")
+        return None
+
+    def on_failure(self, job, phrase):
+        student = job["student"]
+        self.failures[student].append(phrase)
+        if job.get("fallback") is not None:
+            reason = job["fallback"] + f"; grading the unanswered notebook failed too (the worker {phrase})"
+            self.ledger.record(student, fingerprint=self.prints[student], status="failed", seconds=0.0,
+                               notes=[reason], error=reason)
+            self.progress.update(last=student, ok=False)
+            return None
+        if len(self.failures[student]) < self.attempts:
+            return job
+        return dict(job, fallback=_failure_phrase(self.failures[student]))
+
+
+def grade_class(chapter, course_root=ROOT, db_url=None, workers=None, force=False, feedback=True, quiet=False,
+                deadline=None):
     """Grade every ``submitted/<student>/<chapter>`` under ``course_root``; return the summary rows."""
-    from autograder.notes import notes_of
-    from autograder.preflight import repair_submission
     from dlcourse.progress import ProgressBar
 
     course_root = Path(course_root).resolve()
     os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
     db_url = db_url or f"sqlite:///{course_root / 'gradebook.db'}"
     workers = workers or max(1, os.cpu_count() or 1)
+    deadline = deadline or SUBMISSION_TIMEOUT
     submitted = course_root / "submitted"
-    students = sorted(p.name for p in submitted.iterdir() if (p / chapter).is_dir()) if submitted.is_dir() else []
+    students = list_students(submitted, chapter)
     ledger = Ledger(course_root / "grading" / f"{chapter}.json")
     ensure_assignment(course_root, db_url, chapter)
     release = _release_path(course_root, chapter)
 
-    todo, notes_by_student = [], {}
-    for student in students:
-        folder = submitted / student / chapter
-        print_before = fingerprint(folder)
-        if not force and ledger.done(student, print_before):
-            continue
-        notes = repair_submission(folder, chapter, release)
-        notes_by_student[student] = notes
-        todo.append((student, fingerprint(folder)))
+    prints = {s: fingerprint(submitted / s / chapter) for s in students}
+    todo = [s for s in students if force or not ledger.done(s, prints[s])]
     if not quiet:
         print(f"{chapter}: {len(students)} submissions, {len(students) - len(todo)} already graded, "
               f"{len(todo)} to grade with {workers} workers", file=sys.stderr)
 
     progress = ProgressBar(len(todo), desc=f"grading {chapter}", enabled=not quiet, file=sys.stderr)
-    retry = []
-    context = multiprocessing.get_context("spawn")
-    with futures.ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_init_worker,
-                                     initargs=(str(course_root), db_url)) as pool:
-        running = {pool.submit(_grade_one, chapter, s, feedback): (s, fp) for s, fp in todo}
-        for future in futures.as_completed(running):
-            student, print_ = running[future]
-            try:
-                result = future.result()
-            except Exception as err:  # noqa: BLE001 - a broken worker must not stop the batch
-                result = {"student": student, "ok": False, "error": f"{type(err).__name__}: {err}", "seconds": 0.0}
-            if result["ok"]:
-                notes = notes_of_graded(course_root, chapter, student) or notes_by_student.get(student, [])
-                ledger.record(student, fingerprint=print_, status="graded", seconds=round(result["seconds"], 2),
-                              notes=notes)
-            else:
-                retry.append((student, result["error"]))
-            progress.update(last=student, ok=result["ok"])
+    batch = _Batch(ledger, prints, progress, ATTEMPTS)
+    supervisor = Supervisor(workers, (str(course_root), db_url, chapter, str(release)), deadline,
+                            batch.on_result, batch.on_failure)
+    supervisor.run([{"student": s, "feedback": feedback} for s in todo])
     progress.close()
-
-    if retry:
-        _init_worker(str(course_root), db_url)
-        for student, error in retry:
-            _fallback(course_root, chapter, student, error)
-            result = _grade_one(chapter, student, feedback)
-            folder = submitted / student / chapter
-            status = "fallback" if result["ok"] else "failed"
-            notes = [f"could not be graded: {error}"] + notes_of(_read(folder / f"{chapter}.ipynb"))
-            ledger.record(student, fingerprint=fingerprint(folder), status=status, seconds=round(result["seconds"], 2),
-                          notes=notes, error=result["error"])
     rows = summary_rows(db_url, chapter, students, ledger)
     if not quiet:
         print_summary(rows)
     return rows
-
-
-def _read(path):
-    import nbformat
-
-    try:
-        return nbformat.read(str(path), as_version=4)
-    except Exception:  # noqa: BLE001
-        return {}
-
-
-def notes_of_graded(course_root, chapter, student):
-    """The grading notes shown at the top of a graded notebook (empty when there are none)."""
-    nb = _read(Path(course_root) / "autograded" / student / chapter / f"{chapter}.ipynb")
-    cells = nb.get("cells", []) if nb else []
-    if cells and cells[0].get("cell_type") == "markdown" and cells[0].source.startswith("**Grading notes.**"):
-        return [line[2:] for line in cells[0].source.splitlines() if line.startswith("- ")]
-    return []
 
 
 def main(argv=None):

@@ -1,36 +1,125 @@
-"""Repair submission folders before nbgrader reads them, so that every student gets graded.
+"""Copy a submission into a folder the grader owns, and make that copy gradable.
 
-Stock nbgrader gives no row at all to a folder whose notebook is missing or renamed, and
-stops on a file that is not valid JSON or UTF-8. :func:`repair_submission` makes each
-folder gradable and writes down what it did (as grading notes inside the notebook, shown in
-the feedback). The student's original file is never deleted: a replaced or renamed file is
-kept beside it as ``.original-<name>`` (nbgrader ignores dotfiles).
+Stock nbgrader gives no row at all to a folder whose notebook is missing or renamed, and stops
+on a file that is not valid JSON or UTF-8. The class grader therefore never grades
+``submitted/`` itself:
 
-    python -m autograder.preflight 01_losses          # repair submitted/*/01_losses in place
+1. :func:`stage_submission` copies ``submitted/<student>/<chapter>`` into a staging folder.
+   Only regular files are copied (not symlinks, FIFOs, sockets or devices; not files above
+   ``MAX_FILE_BYTES``, not more than ``MAX_FILES`` files or ``MAX_DEPTH`` folders deep); each
+   thing left out is named in a note. The submitted files are only read, never changed.
+2. :func:`repair_submission` makes the staged copy hold a readable ``<chapter>.ipynb``:
+   renamed notebooks are found, bad bytes replaced, damaged structure salvaged, a folder named
+   like the notebook removed, deeply nested or otherwise unreadable JSON replaced by the
+   unanswered notebook; grading notes a submission carries are removed; learner-added empty
+   cells are dropped and learner-added cells beyond ``MAX_ADDED_CELLS`` are not graded.
+   It returns the notes describing what it did (plain sentences, shown in the feedback).
+
+    python -m autograder.preflight 01_losses /tmp/staging     # stage and repair submitted/*/01_losses
 """
 
 import argparse
 import json
+import os
 import shutil
+import stat
 import sys
 from pathlib import Path
 
 import nbformat
 
-from autograder.notes import add_note, notes_of, store_notes
+from autograder.notes import add_note, strip_notes
 
 ROOT = Path(__file__).resolve().parent.parent
+MAX_FILE_BYTES = int(os.environ.get("DLCOURSE_MAX_SUBMITTED_FILE_MB", "50")) * 1024 * 1024
+MAX_FILES = 500
+MAX_DEPTH = 8
+MAX_ADDED_CELLS = 500
 
 
 def _grade_ids(nb_dict):
-    return {c.get("metadata", {}).get("nbgrader", {}).get("grade_id") for c in nb_dict.get("cells", [])
-            if isinstance(c, dict)} - {None}
+    cells = nb_dict.get("cells", []) if isinstance(nb_dict, dict) else []
+    return {c.get("metadata", {}).get("nbgrader", {}).get("grade_id") for c in cells
+            if isinstance(c, dict) and isinstance(c.get("metadata"), dict)
+            and isinstance(c["metadata"].get("nbgrader"), dict)} - {None}
 
 
-def _keep_original(path):
-    backup = path.with_name(f".original-{path.name}")
-    if not backup.exists():
-        shutil.copyfile(path, backup)
+def _kind(mode):
+    for test, name in ((stat.S_ISLNK, "a symbolic link"), (stat.S_ISFIFO, "a named pipe (FIFO)"),
+                       (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a device"), (stat.S_ISBLK, "a device")):
+        if test(mode):
+            return name
+    return "not a regular file"
+
+
+def _copy_regular(source, target, size):
+    """Copy ``size`` bytes of the regular file ``source`` without following a symlink swapped in."""
+    fd = os.open(source, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(f"{source} is no longer a regular file")
+        with os.fdopen(fd, "rb", closefd=False) as src, open(target, "wb") as dst:
+            shutil.copyfileobj(src, dst, 1024 * 1024)
+    finally:
+        os.close(fd)
+
+
+def stage_submission(source, staged, notes):
+    """Copy the regular files of the folder ``source`` into a fresh folder ``staged``; notes say what was left out."""
+    source, staged = Path(source), Path(staged)
+    if staged.exists():
+        shutil.rmtree(staged)
+    staged.mkdir(parents=True)
+    try:
+        top = os.lstat(source)
+    except OSError:
+        return
+    if not stat.S_ISDIR(top.st_mode):
+        add_note(notes, f"the submission is {_kind(top.st_mode)}, not a folder; nothing was read from it")
+        return
+    copied = 0
+    for folder, dirs, files in os.walk(source, followlinks=False):
+        relative = Path(folder).relative_to(source)
+        if len(relative.parts) >= MAX_DEPTH:
+            add_note(notes, f"folders more than {MAX_DEPTH} levels deep were not read")
+            dirs[:] = []
+            continue
+        for name in sorted(dirs):
+            path = Path(folder) / name
+            if os.path.islink(path):
+                add_note(notes, f"{relative / name} is a symbolic link; it was not followed")
+                dirs.remove(name)
+            else:
+                (staged / relative / name).mkdir(exist_ok=True)
+        for name in sorted(files):
+            path, rel = Path(folder) / name, relative / name
+            try:
+                info = os.lstat(path)
+            except OSError:
+                continue
+            if not stat.S_ISREG(info.st_mode):
+                add_note(notes, f"{rel} is {_kind(info.st_mode)}; it was not read")
+            elif info.st_size > MAX_FILE_BYTES:
+                add_note(notes, f"{rel} is {info.st_size / 2**20:.0f} MB, more than the {MAX_FILE_BYTES // 2**20} MB "
+                                "a submitted file may have; it was not read")
+            elif copied >= MAX_FILES:
+                add_note(notes, f"the submission has more than {MAX_FILES} files; the rest were not read")
+                return
+            else:
+                try:
+                    _copy_regular(path, staged / rel, info.st_size)
+                    copied += 1
+                except OSError as err:
+                    add_note(notes, f"{rel} could not be read ({err.strerror or err})")
+
+
+def stage_release(staged, chapter, release_path):
+    """Make ``staged`` a fresh folder holding only the unanswered notebook."""
+    staged = Path(staged)
+    if staged.exists():
+        shutil.rmtree(staged)
+    staged.mkdir(parents=True)
+    shutil.copyfile(release_path, staged / f"{chapter}.ipynb")
 
 
 def _decode(raw, notes):
@@ -59,12 +148,20 @@ def _salvage(data, notes):
         new = nbformat.v4.new_markdown_cell(source) if kind == "markdown" else nbformat.v4.new_code_cell(source)
         metadata = cell.get("metadata")
         if isinstance(metadata, dict) and isinstance(metadata.get("nbgrader"), dict):
-            new.metadata["nbgrader"] = metadata["nbgrader"]
+            new.metadata["nbgrader"] = json.loads(json.dumps(metadata["nbgrader"]))
         cells.append(new)
     nb = nbformat.v4.new_notebook()
     nb.cells = cells
     add_note(notes, f"the notebook's structure was damaged; {len(cells)} cells were recovered from it")
     return nb
+
+
+def _parse(text):
+    """JSON text -> object; RecursionError (deeply nested JSON) becomes a ValueError."""
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise ValueError("it is nested too deeply") from None
 
 
 def _read_notebook(path, notes):
@@ -75,7 +172,7 @@ def _read_notebook(path, notes):
         return None
     text = _decode(raw, notes)
     try:
-        data = json.loads(text)
+        data = _parse(text)
     except ValueError as err:
         add_note(notes, f"the notebook file is not valid JSON ({err}); nothing could be read from it")
         return None
@@ -83,38 +180,74 @@ def _read_notebook(path, notes):
         nb = nbformat.reads(json.dumps(data), as_version=4)
         nbformat.validate(nb)
         return nb
-    except Exception:  # noqa: BLE001 - any validation problem: salvage what we can
+    except (Exception, RecursionError):  # noqa: BLE001 - any validation problem: salvage what we can
         return _salvage(data, notes)
 
 
 def _pick_notebook(folder, chapter, release):
-    """The submitted notebook to grade: the expected name, else the best-matching other .ipynb."""
+    """The notebook to grade: the expected name, else the best-matching other .ipynb file."""
     expected = folder / f"{chapter}.ipynb"
-    if expected.exists():
+    if expected.is_file():
         return expected, None
     candidates = [p for p in folder.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts
-                  and not p.name.startswith(".")]
+                  and not p.name.startswith(".") and p.is_file()]
     if not candidates:
         return None, None
     wanted = _grade_ids(release)
 
     def score(path):
         try:
-            return len(_grade_ids(json.loads(path.read_bytes().decode("utf-8", errors="replace"))) & wanted)
+            return len(_grade_ids(_parse(path.read_bytes().decode("utf-8", errors="replace"))) & wanted)
         except ValueError:
             return -1
 
-    best = max(candidates, key=lambda p: (score(p), p.stat().st_mtime))
+    best = max(candidates, key=lambda p: (score(p), p.stat().st_mtime, str(p)))
     return best, best.relative_to(folder)
 
 
+def _is_empty(cell):
+    source = cell.get("source", "")
+    return not ("".join(source) if isinstance(source, list) else str(source)).strip()
+
+
+def limit_cells(nb, release, notes):
+    """Drop learner-added empty cells, and added cells beyond ``MAX_ADDED_CELLS``; True if changed."""
+    wanted = _grade_ids(release)
+    kept, empty, over = [], 0, 0
+    added = 0
+    for cell in nb.cells:
+        if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") in wanted:
+            kept.append(cell)
+        elif _is_empty(cell):
+            empty += 1
+        elif added >= MAX_ADDED_CELLS:
+            over += 1
+        else:
+            added += 1
+            kept.append(cell)
+    if empty > 50:
+        add_note(notes, f"{empty} empty cells were removed")
+    if over:
+        add_note(notes, f"the notebook has more than {MAX_ADDED_CELLS} cells of its own besides the exercise "
+                        f"cells; the last {over} of them were not run")
+    nb.cells = kept
+    return bool(empty or over)
+
+
 def repair_submission(folder, chapter, release_path):
-    """Make ``folder`` hold a readable ``<chapter>.ipynb``; return the notes describing the repairs."""
+    """Make the staged ``folder`` hold a readable ``<chapter>.ipynb``; return the notes on what was done.
+
+    ``folder`` must be a copy the grader owns (see :func:`stage_submission`): files in it are
+    rewritten, removed and renamed.
+    """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     release = nbformat.read(str(release_path), as_version=4)
     expected = folder / f"{chapter}.ipynb"
     notes = []
+    if expected.exists() and not expected.is_file():
+        add_note(notes, f"{chapter}.ipynb in the submission is a folder, not a notebook file")
+        shutil.rmtree(expected)
     source, renamed_from = _pick_notebook(folder, chapter, release)
     nb = None
     if source is None:
@@ -123,42 +256,35 @@ def repair_submission(folder, chapter, release_path):
         if renamed_from is not None:
             add_note(notes, f"the notebook was submitted as {renamed_from}; it was graded as {chapter}.ipynb")
         nb = _read_notebook(source, notes)
-        if nb is not None:
-            notes = notes_of(nb) + [n for n in notes if n not in notes_of(nb)]
+        if renamed_from is not None:
+            source.unlink()
     if nb is None:
         nb = nbformat.read(str(release_path), as_version=4)
         if source is not None:
-            add_note(notes, "it was graded as the unanswered notebook; the original file is kept for your instructor")
-    if not notes:
-        return []
-    if expected.exists():
-        _keep_original(expected)
-    store_notes(nb, notes)
+            add_note(notes, "it was graded as the unanswered notebook; your instructor has the original file")
+    strip_notes(nb)
+    limit_cells(nb, release, notes)
     nbformat.write(nb, str(expected))
     return notes
 
 
-def repair_all(chapter, submitted_dir, release_path):
-    """Repair every ``submitted_dir/<student>/<chapter>``; dict student -> notes (only repaired ones)."""
-    repaired = {}
-    for student_dir in sorted(Path(submitted_dir).iterdir()):
-        folder = student_dir / chapter
-        if student_dir.is_dir() and folder.is_dir():
-            notes = repair_submission(folder, chapter, release_path)
-            if notes:
-                repaired[student_dir.name] = notes
-    return repaired
-
-
 def main(argv=None):
-    parser = argparse.ArgumentParser(description="Repair submissions so that nbgrader can grade every one.")
+    parser = argparse.ArgumentParser(description="Stage and repair submissions so that nbgrader can grade every one.")
     parser.add_argument("chapter")
+    parser.add_argument("staging", help="folder to stage into (one sub-folder per student)")
     parser.add_argument("--submitted", default=str(ROOT / "submitted"))
     parser.add_argument("--release", default=None, help="released notebook (default course/<chapter>/<chapter>.ipynb)")
     args = parser.parse_args(argv)
     release = args.release or ROOT / "course" / args.chapter / f"{args.chapter}.ipynb"
-    for student, notes in repair_all(args.chapter, args.submitted, release).items():
-        print(f"{student}: " + "; ".join(notes))
+    for student_dir in sorted(Path(args.submitted).iterdir()):
+        if not student_dir.is_dir() or student_dir.is_symlink():
+            continue
+        notes = []
+        staged = Path(args.staging) / student_dir.name / args.chapter
+        stage_submission(student_dir / args.chapter, staged, notes)
+        notes += repair_submission(staged, args.chapter, release)
+        if notes:
+            print(f"{student_dir.name}: " + "; ".join(notes))
     return 0
 
 

@@ -20,7 +20,7 @@ import nbformat
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Unicode
 
-from autograder.notes import add_note, notes_of, store_notes
+from autograder.notes import add_note, store_notes, strip_notes, take_over
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -74,9 +74,14 @@ def release_notebook_path(release_dir, assignment, notebook):
     return os.path.join(release_dir, assignment, f"{notebook}.ipynb")
 
 
-def restore_structure(nb, release, chapter):
-    """Rebuild ``nb`` (in place) on the release notebook's skeleton; return the notes made."""
-    notes = notes_of(nb)
+def restore_structure(nb, release, chapter, notes=None):
+    """Rebuild ``nb`` (in place) on the release notebook's skeleton; return the notes made.
+
+    ``notes`` are the grader's earlier notes for this submission; whatever notes the notebook
+    itself carries are discarded (only the grader writes notes).
+    """
+    strip_notes(nb)
+    notes = list(notes or [])
     release_ids = [_meta(c).get("grade_id") for c in release.cells]
     release_set = set(release_ids)
     found, order, extras = {}, [], {None: []}
@@ -159,10 +164,12 @@ class RestoreStructure(NbGraderPreprocessor):
     def preprocess(self, nb, resources):
         assignment = resources["nbgrader"]["assignment"]
         notebook = resources["nbgrader"]["notebook"]
+        notes = take_over(assignment, resources["nbgrader"].get("student"))
         path = release_notebook_path(self.release_directory, assignment, notebook)
         if not os.path.exists(path):
             self.log.warning("No released notebook at %s; structure not restored", path)
+            store_notes(strip_notes(nb), notes)
             return nb, resources
         release = nbformat.read(path, as_version=nbformat.NO_CONVERT)
-        restore_structure(nb, release, assignment)
+        restore_structure(nb, release, assignment, notes)
         return nb, resources
