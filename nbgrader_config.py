@@ -50,12 +50,16 @@ c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 # then execute it with hidden tests judged outside the kernel and recovery from dead kernels.
 # Import paths rather than classes: nbconvert imports them when grading (the same classes), and the
 # configuration stays JSON-serializable, which formgrader needs.
+# A translated submission (course_zh/) is graded as the English notebook and gets its feedback in its
+# language (autograder/localized_grading.py).
 c.Autograde.sanitize_preprocessors = [
-    "autograder.restore_cells.RestoreStructure", "nbgrader.preprocessors.ClearOutput",
+    "autograder.localized_grading.ToEnglishMarkdown", "autograder.restore_cells.RestoreStructure",
+    "nbgrader.preprocessors.ClearOutput",
     "nbgrader.preprocessors.DeduplicateIds", "nbgrader.preprocessors.OverwriteKernelspec",
     "nbgrader.preprocessors.OverwriteCells", "nbgrader.preprocessors.CheckCellMetadata"]
 c.Autograde.autograde_preprocessors = [
-    "autograder.trusted_execute.TrustedExecute", "nbgrader.preprocessors.IgnorePattern",
+    "autograder.trusted_execute.TrustedExecute", "autograder.localized_grading.LocalizeFeedback",
+    "nbgrader.preprocessors.IgnorePattern",
     "nbconvert.preprocessors.ClearMetadataPreprocessor", "nbgrader.preprocessors.LimitOutput",
     "nbgrader.preprocessors.SaveAutoGrades", "nbgrader.preprocessors.AssignLatePenalties",
     "nbgrader.preprocessors.CheckCellMetadata"]

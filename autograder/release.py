@@ -6,9 +6,15 @@ tests removed, outputs cleared, checksums recorded) with a throwaway gradebook, 
 the committed ``course/`` is reproducible byte for byte. Files in ``solutions/`` that
 are not chapter folders (the index notebook) are copied as they are.
 
+The Chinese release ``course_zh/`` is made from that English release and the translations in
+``translations/zh-CN/`` (:mod:`autograder.translations`): same code cells, cell ids and nbgrader
+metadata, translated markdown. A missing or stale translation keeps the English cell, with a
+warning (the tests insist on complete translations).
+
     python -m autograder.release              # rewrite course/ (all chapters)
     python -m autograder.release 01_losses    # one chapter
-    python -m autograder.release --check      # exit 1 if course/ is out of sync
+    python -m autograder.release --check      # exit 1 if course/ or course_zh/ is out of sync
+    python -m autograder.release --zh-only    # rebuild only course_zh/ from the committed course/
 """
 
 import argparse
@@ -20,9 +26,13 @@ import sys
 import tempfile
 from pathlib import Path
 
+from autograder import translations
+
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE = ROOT / "solutions"
 RELEASE = ROOT / "course"
+LOCALIZED = {"zh-CN": ROOT / "course_zh"}
+"""Translated releases: language -> folder (built from the English release)."""
 
 
 def chapters():
@@ -74,6 +84,12 @@ def build(release_dir, only=None):
             shutil.copyfile(path, release_dir / path.name)
 
 
+def build_localized(english_dir, only=None, targets=None):
+    """Write every translated release (``targets``: language -> folder, default LOCALIZED)."""
+    for lang, folder in (targets or LOCALIZED).items():
+        translations.release_localized(english_dir, folder, lang, only)
+
+
 def differences(expected_dir, actual_dir):
     """Relative paths that differ between two release trees (missing, extra or changed)."""
     out = []
@@ -93,19 +109,28 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description="Generate course/ from solutions/ with nbgrader.")
     parser.add_argument("chapters", nargs="*", help="chapter ids (default: all)")
     parser.add_argument("--check", action="store_true", help="compare a fresh release with course/; change nothing")
+    parser.add_argument("--zh-only", action="store_true", help="rebuild only course_zh/ from the committed course/")
     args = parser.parse_args(argv)
     if args.check:
-        with tempfile.TemporaryDirectory() as tmp:
+        with tempfile.TemporaryDirectory() as tmp, tempfile.TemporaryDirectory() as tmp_localized:
             build(tmp)
-            problems = differences(tmp, RELEASE)
+            fresh = {lang: Path(tmp_localized) / lang for lang in LOCALIZED}
+            build_localized(tmp, targets=fresh)
+            problems = differences(tmp, RELEASE) + [
+                f"{LOCALIZED[lang].name}/{p}" for lang in LOCALIZED for p in differences(fresh[lang], LOCALIZED[lang])]
         if problems:
-            print("course/ is out of sync with solutions/ (run: python -m autograder.release):")
+            print("course/ or course_zh/ is out of sync with solutions/ and translations/ "
+                  "(run: python -m autograder.release):")
             print("\n".join(f"  {p}" for p in problems))
             return 1
-        print("course/ is in sync with solutions/.")
+        print("course/ and course_zh/ are in sync with solutions/ and translations/.")
         return 0
-    build(RELEASE, args.chapters or None)
-    print(f"released {', '.join(args.chapters or chapters())} into {RELEASE.relative_to(ROOT)}/")
+    if not args.zh_only:
+        build(RELEASE, args.chapters or None)
+    build_localized(RELEASE, args.chapters or None)
+    folders = [] if args.zh_only else [RELEASE]
+    print(f"released {', '.join(args.chapters or chapters())} into "
+          f"{', '.join(f'{p.relative_to(ROOT)}/' for p in folders + list(LOCALIZED.values()))}")
     return 0
 
 

@@ -4,6 +4,8 @@ import os
 import platform
 import sys
 
+from dlcourse.i18n import tr
+
 REPOSITORY = "https://github.com/dl-training-course/dl-training-course"
 """The course's public repository: Colab installs the student package from it."""
 
@@ -32,7 +34,7 @@ def describe_setup(chapter):
         import matplotlib
 
         parts.append(f"Matplotlib {matplotlib.__version__}")
-    print(" | ".join(parts))
+    print(" | ".join(tr(part) for part in parts))
 
 
 def _importable(name):

@@ -6,13 +6,15 @@ instead of letting NumPy broadcast mismatched shapes into a silently wrong answe
 
 import numpy as np
 
+from dlcourse.i18n import tr
+
 
 def as_float_array(x, name="x"):
     """``x`` as a float64 array (a new array only when a conversion is needed)."""
     try:
         return np.asarray(x, dtype=np.float64)
     except (TypeError, ValueError) as err:
-        raise ValueError(f"{name} must be numeric, got {type(x).__name__}") from err
+        raise ValueError(tr(f"{name} must be numeric, got {type(x).__name__}")) from err
 
 
 def same_shape(a, b, name_a="a", name_b="b"):
@@ -22,7 +24,7 @@ def same_shape(a, b, name_a="a", name_b="b"):
     """
     a, b = as_float_array(a, name_a), as_float_array(b, name_b)
     if a.shape != b.shape:
-        raise ValueError(f"{name_a} has shape {a.shape} but {name_b} has shape {b.shape}; they must match")
+        raise ValueError(tr(f"{name_a} has shape {a.shape} but {name_b} has shape {b.shape}; they must match"))
     return a, b
 
 
@@ -31,13 +33,13 @@ def logits_and_labels(logits, labels):
     logits = as_float_array(logits, "logits")
     labels = np.asarray(labels)
     if logits.ndim != 2:
-        raise ValueError(f"logits must have shape (n, num_classes), got {logits.shape}")
+        raise ValueError(tr(f"logits must have shape (n, num_classes), got {logits.shape}"))
     if labels.shape != (logits.shape[0],):
-        raise ValueError(f"labels must have shape ({logits.shape[0]},) to match logits {logits.shape}, got {labels.shape}")
+        raise ValueError(tr(f"labels must have shape ({logits.shape[0]},) to match logits {logits.shape}, got {labels.shape}"))
     if labels.size and not np.issubdtype(labels.dtype, np.integer):
-        raise ValueError(f"labels must be integer class ids, got dtype {labels.dtype}")
+        raise ValueError(tr(f"labels must be integer class ids, got dtype {labels.dtype}"))
     if labels.size and (labels.min() < 0 or labels.max() >= logits.shape[1]):
-        raise ValueError(f"labels must lie in [0, {logits.shape[1] - 1}], got values in [{labels.min()}, {labels.max()}]")
+        raise ValueError(tr(f"labels must lie in [0, {logits.shape[1] - 1}], got values in [{labels.min()}, {labels.max()}]"))
     return logits, labels
 
 
@@ -45,5 +47,5 @@ def rate(value, name="rate"):
     """A probability-like rate in [0, 1); ``ValueError`` otherwise."""
     value = float(value)
     if not 0.0 <= value < 1.0:
-        raise ValueError(f"{name} must lie in [0, 1), got {value}")
+        raise ValueError(tr(f"{name} must lie in [0, 1), got {value}"))
     return value

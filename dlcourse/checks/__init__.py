@@ -19,6 +19,7 @@ from importlib import resources
 
 from dlcourse.checks.encoding import loads
 from dlcourse.checks.runner import CheckFailure, run_case
+from dlcourse.i18n import tr
 
 __all__ = ["check", "CheckFailure", "stored_cases"]
 
@@ -69,4 +70,4 @@ def check(fn, name=None):
         count += 1
     if prop is not None:
         count += prop(fn) or 0
-    print(f"\N{CHECK MARK} {name}: all {count} visible checks passed.")
+    print(tr(f"\N{CHECK MARK} {name}: all {count} visible checks passed."))

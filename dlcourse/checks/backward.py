@@ -29,6 +29,7 @@ import warnings
 
 from dlcourse.checks import CheckFailure, stored_cases
 from dlcourse.checks.runner import run_case
+from dlcourse.i18n import tr
 
 __all__ = ["check_backward", "run_backward_case"]
 
@@ -136,4 +137,4 @@ def check_backward(backward, forward, name=None):
         run_backward_case(backward, forward, name, case["name"], reader(inputs["cache"]), inputs["dout"],
                           inputs["cache"], case.get("expected"), case.get("mistakes"))
     fname = getattr(forward, "__name__", "forward")
-    print(f"\N{CHECK MARK} {name}: all {len(cases)} visible checks passed (with the caches of your {fname}).")
+    print(tr(f"\N{CHECK MARK} {name}: all {len(cases)} visible checks passed (with the caches of your {fname})."))

@@ -14,6 +14,8 @@ import os
 import sysconfig
 import types
 
+from dlcourse.i18n import tr
+
 # Shown between the diagnosis and the learner's frames.
 WHERE_YOUR_CODE_RAISED = "Where your code raised it:"
 
@@ -28,7 +30,7 @@ class CheckFailure(AssertionError):
     """
 
     def __init__(self, message="", learner_error=None):
-        super().__init__(message)
+        super().__init__(tr(message) if isinstance(message, str) else message)  # in the learner's language
         self.learner_error = learner_error
 
     def _render_traceback_(self):
