@@ -63,12 +63,16 @@ class _Releases(NbGraderPreprocessor):
 
 
 def swap_markdown(nb, source, target):
-    """Replace, by grade id, each markdown cell whose text is ``source``'s with ``target``'s; count them."""
+    """Replace, by grade id, each markdown cell whose text is ``source``'s with ``target``'s; count them.
+
+    source None: every read-only (locked, not an answer) markdown cell, whatever its text.
+    """
     swapped = 0
     for cell in nb.cells:
-        grade_id = _grade_id(cell)
-        if cell["cell_type"] == "markdown" and grade_id in source and grade_id in target \
-                and cell["source"] == source[grade_id]:
+        grade_id, meta = _grade_id(cell), cell.get("metadata", {}).get("nbgrader", {})
+        matches = (meta.get("locked") and not meta.get("solution")) if source is None else \
+            (grade_id in source and cell["source"] == source[grade_id])
+        if cell["cell_type"] == "markdown" and grade_id in target and matches:
             cell["source"] = target[grade_id]
             swapped += 1
     return swapped
@@ -99,5 +103,5 @@ class LocalizeFeedback(_Releases):
     """Autograde step, after execution: markdown and messages back in the submission's language."""
 
     def localize(self, nb, lang, english, translated):
-        swap_markdown(nb, english, translated)
+        swap_markdown(nb, None, translated)  # read-only cells were restored to the release's English
         localize_outputs(nb, lang)
