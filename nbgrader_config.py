@@ -64,11 +64,12 @@ c.Autograde.autograde_preprocessors = [
     "nbgrader.preprocessors.SaveAutoGrades", "nbgrader.preprocessors.AssignLatePenalties",
     "nbgrader.preprocessors.CheckCellMetadata"]
 
-# Kernels run in the grading sandbox (autograder/sandbox.py): memory cap, instructor files hidden,
-# repository read-only. A cell that runs longer than the timeout is stopped; grading goes on.
+# Kernels run in the grading sandbox (autograder/sandbox.py; docs/grading.md, "The kernel sandbox"):
+# they see only Python, the venv and dlcourse, write only into memory, have no network and no
+# privileges. A cell that runs longer than the timeout is stopped; grading goes on.
 c.Execute.kernel_name = grading_env.KERNEL_NAME
 # IPC sockets instead of TCP: the sandbox can then give the kernel no network at all.
-if os.path.isdir("/dev/shm"):
+if sys.platform.startswith("linux"):
     c.KernelManager.transport = "ipc"
-    c.KernelManager.ip = f"/dev/shm/dlc-kernel-{os.getpid()}"  # one prefix per grading process
+    c.KernelManager.ip = grading_env.ipc_prefix()  # one prefix per grading process
 c.Execute.timeout = int(os.environ.get("DLCOURSE_CELL_TIMEOUT", "120"))

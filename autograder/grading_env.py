@@ -1,18 +1,16 @@
 """The process environment that grading kernels inherit (set by ``nbgrader_config.py``).
 
-- the repository root on ``PYTHONPATH`` for the grading process (the sandbox removes it again
-  for the learner's kernel);
+- the repository root on ``PYTHONPATH`` for the grading process (the kernel's sandbox,
+  ``autograder/sandbox.py``, shows the kernel nothing of the repository but ``dlcourse``);
 - the course's kernel spec (``autograder/kernels``) on ``JUPYTER_PATH``;
-- what the sandbox hides from and makes read-only for the kernel (``autograder/sandbox.py``);
-  ``DLCOURSE_SANDBOX_EXTRA_HIDE`` / ``DLCOURSE_SANDBOX_EXTRA_READONLY`` add paths.
+- one BLAS thread, off-screen plots and quiet TensorFlow for the kernels (the sandbox passes
+  these on).
 """
 
 import os
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 KERNEL_NAME = "dlcourse-grading"
-HIDDEN_FROM_KERNELS = ("solutions", "autograder", "tests", "benchmarks", ".git", "gradebook.db", "submitted",
-                       "autograded", "feedback", "exchange", "downloaded", "build", "grading", "release", "source")
 
 
 def _join(*parts):
@@ -25,9 +23,12 @@ def apply(root=ROOT):
     kernels = os.path.join(root, "autograder", "kernels")
     os.environ["JUPYTER_PATH"] = _join(kernels, *[p for p in os.environ.get("JUPYTER_PATH", "").split(os.pathsep)
                                                   if p != kernels])
-    os.environ["DLCOURSE_SANDBOX_HIDE"] = _join(*[os.path.join(root, name) for name in HIDDEN_FROM_KERNELS],
-                                                os.environ.get("DLCOURSE_SANDBOX_EXTRA_HIDE", ""))
-    os.environ["DLCOURSE_SANDBOX_READONLY"] = _join(root, os.environ.get("DLCOURSE_SANDBOX_EXTRA_READONLY", ""))
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     os.environ.setdefault("MPLBACKEND", "Agg")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def ipc_prefix(pid=None):
+    """Where a grading process's kernels' IPC sockets appear (``KernelManager.ip``): one prefix per process."""
+    folder = "/dev/shm" if os.path.isdir("/dev/shm") else "/tmp"
+    return f"{folder}/dlc-kernel-{pid or os.getpid()}"

@@ -26,6 +26,7 @@ import json
 import os
 import re
 import shutil
+import time
 import uuid
 
 import nbformat
@@ -37,6 +38,7 @@ from traitlets import Bool, Integer
 from autograder.hidden import has_custom_check, judge_hidden
 from autograder.notes import add_note, notes_cell, pop_notes
 from autograder.restore_cells import HIDDEN_BLOCK
+from autograder.sandbox import isolation, kernels_isolated
 from dlcourse.checks.encoding import dumps, loads
 from dlcourse.checks.runner import CheckFailure
 
@@ -115,6 +117,11 @@ class TrustedExecute(Execute):
         self._skip = set()
         self._gave_up = False
         self._output_bytes = {}
+        self._time_limit = int(os.environ.get("DLCOURSE_NOTEBOOK_TIMEOUT", "600"))
+        self._deadline = time.monotonic() + self._time_limit
+        if not kernels_isolated():
+            add_note(self._notes, f"this notebook was graded unisolated, without the kernel sandbox ({isolation()[1]}): "
+                                  "its code could read and change files outside its own folder")
         self._workdir = (resources or {}).get("metadata", {}).get("path") or os.getcwd()
         try:
             nb, resources = super().preprocess(nb, resources, km)
@@ -147,6 +154,12 @@ class TrustedExecute(Execute):
 
     def _run_cell(self, cell, index):
         label = self._label(cell, index)
+        if time.monotonic() > self._deadline:  # DLCOURSE_NOTEBOOK_TIMEOUT: this cell and the rest are not run
+            cell.outputs = [_error_output("NotRun", f"not run: the notebook ran longer than {self._time_limit} s in all")]
+            add_note(self._notes, f"the notebook ran longer than {self._time_limit} s in all; {label} and the cells "
+                                  "after it were not run")
+            self._gave_up = True
+            return
         try:
             self.execute_cell(cell, index, store_history=True)
         except CellTimeoutError:
