@@ -442,7 +442,7 @@ def attack_scenarios(chapter, family):
         out[key] = (files, Expectation(0.0, list(contains), why, list(not_contain), needs))
 
     if family == "batch":
-        add("kill_worker", _release_attack(release, _KILL_WORKER), "died", why="SIGKILL of the grading worker")
+        add("kill_worker", _release_attack(release, _KILL_WORKER), why="SIGKILL of the grading worker")
         add("stop_worker", _release_attack(release, _STOP_WORKER), why="SIGSTOP of the grading worker")
         add("daemon", _release_attack(release, _DAEMON), why="a forked daemon that outlives its kernel")
         add("nested_json", "[" * 200_000 + "]" * 200_000, "nested too deeply")

@@ -125,6 +125,7 @@ def _worker_main(conn, course_root, db_url, chapter, release):
     """A grading worker: its own session, nbgrader loaded once, then one job per message."""
     os.setsid()
     api = _load_api(course_root, db_url, chapter)
+    conn.send("ready")
     while True:
         job = conn.recv()
         if job is None:
@@ -193,7 +194,16 @@ class _Worker:
         self.proc = context.Process(target=_worker_main, args=(child, *args), daemon=True)
         self.proc.start()
         child.close()
-        self.job, self.since = None, None
+        self.job, self.since, self.ready = None, None, False
+
+    def poll_ready(self):
+        """True once the worker has loaded nbgrader and waits for jobs."""
+        try:
+            if not self.ready and self.conn.poll():
+                self.ready = self.conn.recv() == "ready"
+        except (EOFError, OSError):
+            pass
+        return self.ready
 
     def send(self, job):
         self.job, self.since = job, time.monotonic()
@@ -237,7 +247,7 @@ class Supervisor:
         self.context = multiprocessing.get_context("spawn")
         self.size, self.args, self.deadline = workers, args, deadline
         self.on_result, self.on_failure = on_result, on_failure
-        self.workers, self.known = [], set()
+        self.workers, self.known, self.failed_starts = [], set(), 0
 
     def _spawn(self):
         worker = _Worker(self.context, self.args)
@@ -266,7 +276,7 @@ class Supervisor:
             while queue or any(w.job for w in self.workers):
                 self._assign(queue)
                 busy = [w for w in self.workers if w.job is not None]
-                waits = [w.conn for w in busy] + [w.proc.sentinel for w in busy]
+                waits = [w.conn for w in self.workers] + [w.proc.sentinel for w in self.workers]
                 multiprocessing.connection.wait(waits, timeout=0.5)
                 for worker in busy:
                     self._check(worker, queue)
@@ -286,12 +296,17 @@ class Supervisor:
     def _assign(self, queue):
         """Give queued jobs to idle workers, replacing dead idle ones and starting new ones as needed."""
         for worker in [w for w in self.workers if w.job is None and not w.proc.is_alive()]:
+            if not worker.ready:
+                self.failed_starts += 1
+                if self.failed_starts > 3 * self.size:
+                    raise RuntimeError("grading workers die while starting (nbgrader cannot be loaded?); "
+                                       f"exit code {worker.proc.exitcode}")
             worker.kill()
             self.workers.remove(worker)
         idle = [w for w in self.workers if w.job is None]
         while len(self.workers) < self.size and len(idle) < len(queue):
             idle.append(self._spawn())
-        for worker in idle:
+        for worker in [w for w in idle if w.poll_ready()]:
             if not queue:
                 break
             job = queue.popleft()

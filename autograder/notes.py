@@ -25,7 +25,7 @@ GRADER_KEY = "dlcourse_grader"
 NOTES_KEY = "notes"
 _LEGACY = ("dlcourse", "grading_notes")  # where notes used to travel: stripped too
 MAX_NOTE_CHARS = 500
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~>-])")
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#!|~])")
 
 _handed_over = {}
 _rendered = []
