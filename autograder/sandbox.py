@@ -405,6 +405,7 @@ def _unlink(links):
 
 
 def _run_sandboxed(mode, argv):
+    parent = os.getppid()
     index = argv.index("-f") + 1
     with open(argv[index], encoding="utf-8") as f:
         connection = json.load(f)
@@ -436,7 +437,12 @@ def _run_sandboxed(mode, argv):
             links = _socket_links(connection, json.loads(info)["child-pid"])
             for path, target in links.items():
                 _link(path, target)
-        return sandbox.wait()
+        while True:
+            try:
+                return sandbox.wait(timeout=1)
+            except subprocess.TimeoutExpired:
+                if os.getppid() != parent:  # the grading process is gone: its kernel goes too
+                    sandbox.kill()
     finally:
         sandbox.kill()
         _unlink(links)

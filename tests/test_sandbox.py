@@ -291,6 +291,54 @@ def test_fork_bomb_memory_blowup_and_daemons_are_contained(course):
     assert not _processes_running(b"sleep 3517"), "a daemon outlived the kernel"
 
 
+_DAEMON = """
+import subprocess
+subprocess.Popen(["setsid", "sh", "-c", "sleep 3518 & sleep 3518"], start_new_session=True,
+                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+"""
+
+
+def _wait_for(condition, seconds):
+    deadline = time.time() + seconds
+    while not condition() and time.time() < deadline:
+        time.sleep(0.1)
+    return condition()
+
+
+@needs_sandbox
+def test_nothing_survives_a_killed_kernel(course):
+    """nbgrader's restart kills the kernel (SIGKILL to the launcher): its daemons go with it."""
+    k = Kernel(course / "autograded/alice/01_losses")
+    k.run(_DAEMON)
+    assert _wait_for(lambda: _processes_running(b"sleep 3518"), 10), "the daemon did not start"
+    k.kc.stop_channels()
+    k.km.shutdown_kernel(now=True)
+    assert _wait_for(lambda: not _processes_running(b"sleep 3518"), 10), "a daemon outlived its killed kernel"
+
+
+@needs_sandbox
+def test_nothing_survives_a_dead_grader(course, tmp_path):
+    """The grading process dies without shutting its kernel down: the kernel and its daemons end too."""
+    script = tmp_path / "grader.py"
+    script.write_text(textwrap.dedent(f"""
+        import sys, time
+        sys.path.insert(0, {str(ROOT)!r})
+        from tests.test_sandbox import Kernel
+        k = Kernel({str(course / "autograded/alice/01_losses")!r})
+        k.run({_DAEMON!r})
+        print("ready", flush=True)
+        time.sleep(600)
+    """))
+    grader = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True, env=_env())
+    try:
+        assert grader.stdout.readline().strip() == "ready"
+        assert _wait_for(lambda: _processes_running(b"sleep 3518"), 10), "the daemon did not start"
+    finally:
+        grader.kill()
+        grader.wait()
+    assert _wait_for(lambda: not _processes_running(b"sleep 3518"), 10), "a daemon outlived its dead grader"
+
+
 @needs_sandbox
 @pytest.mark.skipif(os.geteuid() != 0, reason="per-kernel uids are used when grading as root")
 def test_parallel_kernels_get_their_own_uid(course):
