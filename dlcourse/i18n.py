@@ -109,26 +109,33 @@ def _compiled(lang):
         pieces = english.split(_PLACEHOLDER)
         pattern = "(.+?)".join(re.escape(p.replace("{{", "{").replace("}}", "}")) for p in pieces)
         literal = sum(len(p) for p in pieces)
-        entries.append((literal, re.compile(pattern, re.DOTALL), translated))
+        wordless = not any(ch.isalpha() for ch in "".join(pieces))
+        entries.append((literal, re.compile(pattern, re.DOTALL), translated, wordless))
     entries.sort(key=lambda e: -e[0])
-    return [(regex, translated) for _, regex, translated in entries]
+    return [(regex, translated, wordless) for _, regex, translated, wordless in entries]
 
 
 def _fragment(text, lang, depth):
     """A value filled into a template: translated when it is a mistake name or itself a template."""
     mistakes = catalogue(lang)["mistakes"]
-    if text in mistakes:
-        return mistakes[text]
-    translated = _line(text, lang, depth + 1) if depth < 4 else None
-    return text if translated is None else translated
+    core = text.strip()
+    if not core:
+        return text
+    head, tail = text[: len(text) - len(text.lstrip())], text[len(text.rstrip()):]
+    if core in mistakes:
+        return head + mistakes[core] + tail
+    translated = _line(core, lang, depth + 1) if depth < 4 else None
+    return text if translated is None else head + translated + tail
 
 
 def _line(text, lang, depth=0):
     """The translation of one line without its indentation, or None when no template matches."""
-    for regex, translated in _compiled(lang):
+    for regex, translated, wordless in _compiled(lang):
         match = regex.fullmatch(text)
         if match:
             values = [_fragment(v, lang, depth) for v in match.groups()]
+            if wordless and values == list(match.groups()):
+                continue  # "{}: {}" and the like only join translated parts (never code such as {"a": 1})
             try:
                 return translated.format(*values)
             except (IndexError, KeyError, ValueError):
