@@ -28,10 +28,13 @@ from dlcourse import i18n
 
 ROOT = Path(__file__).resolve().parent.parent
 MESSAGE_MODULES = sorted(
-    [ROOT / "dlcourse" / "validate.py", ROOT / "dlcourse" / "env.py"]
+    [ROOT / "dlcourse" / n for n in ("validate.py", "env.py", "data.py", "accelerator.py")]
     + [p for p in (ROOT / "dlcourse" / "checks").glob("*.py") if p.name not in ("encoding.py", "functions.py")]
     + list((ROOT / "dlcourse" / "checks" / "properties").glob("*.py")))
 """Modules whose messages reach the learner (checks, validation, the set-up cell helper)."""
+GRADER_MODULES = [ROOT / "autograder" / "hidden.py", ROOT / "autograder" / "trusted_execute.py",
+                  ROOT / "autograder" / "protocol" / "session.py"]
+"""Grading modules whose messages reach the learner's feedback (translated when the feedback is made)."""
 
 MESSAGE_CALLS = {"CheckFailure", "ValueError", "TypeError", "print"}
 HELPER_PARAMS = ("message", "what")
@@ -119,7 +122,7 @@ def templates_in(path):
 def all_templates():
     """dict template -> relative path of the first module it was found in."""
     found = {}
-    for path in MESSAGE_MODULES:
+    for path in MESSAGE_MODULES + [p for p in GRADER_MODULES if p.exists()]:
         for template in sorted(templates_in(path)):
             found.setdefault(template, str(path.relative_to(ROOT)))
     return found

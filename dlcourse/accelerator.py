@@ -28,6 +28,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from dlcourse.i18n import tr
+
 
 def keras_backend():
     """The active Keras backend: "tensorflow", "jax", "torch" or "numpy" (imports keras)."""
@@ -144,7 +146,7 @@ def advice(acc=None):
 def describe(acc=None):
     """Print :func:`advice` and return the :class:`Accelerator`."""
     acc = acc or detect()
-    print(advice(acc))
+    print(tr(advice(acc)))
     return acc
 
 

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from dlcourse.i18n import tr
+
 
 def offline():
     """True when downloads must not be attempted (``DLCOURSE_OFFLINE`` set to a non-empty value other than 0)."""
@@ -94,7 +96,7 @@ def load_image_dataset(name="fashion_mnist", max_train=None, max_test=None, time
         raise ValueError(f"name must be 'fashion_mnist' or 'mnist', got {name!r}")
     dataset = None
     if offline():
-        print(f"DLCOURSE_OFFLINE is set: using the offline digits instead of {name}.")
+        print(tr(f"DLCOURSE_OFFLINE is set: using the offline digits instead of {name}."))
     else:
         previous = socket.getdefaulttimeout()
         socket.setdefaulttimeout(timeout)
@@ -106,9 +108,9 @@ def load_image_dataset(name="fashion_mnist", max_train=None, max_test=None, time
                                    (x_test[..., None] / 255.0).astype(np.float32), y_test.astype(np.int64),
                                    f"keras.datasets.{name}", FASHION_CLASSES if name == "fashion_mnist" else DIGIT_CLASSES)
         except Exception as err:  # noqa: BLE001 - any download/cache failure means: fall back
-            print(f"Could not load {name} ({type(err).__name__}: {err}).\n"
-                  "Using scikit-learn's 8x8 digits instead, which work offline. The code is the same; "
-                  "only the images are smaller and the accuracies differ.")
+            print(tr(f"Could not load {name} ({type(err).__name__}: {err}).\n"
+                     "Using scikit-learn's 8x8 digits instead, which work offline. The code is the same; "
+                     "only the images are smaller and the accuracies differ."))
         finally:
             socket.setdefaulttimeout(previous)
     if dataset is None:
