@@ -22,14 +22,16 @@ stays beside the kernel while it runs (it cleans up after it) and starts it with
   kernel interfaces, so nested user namespaces are impossible in both modes.
 - **Namespaces.** Own PID (``/proc`` shows only the sandbox), IPC, UTS, cgroup and network
   namespace (only ``lo``: no network). ``--die-with-parent`` and the PID namespace end every
-  process the kernel started when the kernel ends; ``--new-session`` detaches it from the terminal.
+  process the kernel started when the kernel ends, and this launcher ends the kernel when the
+  grading process that started it dies; ``--new-session`` detaches it from the terminal.
 - **Sockets.** The kernel talks over IPC sockets (``KernelManager.transport = "ipc"``): it binds
   them in its own small tmpfs (``/run/dlcourse/sockets``); the paths nbgrader connects to are
   symbolic links to them through ``/proc/<sandbox pid>/root``. Nothing of ``/dev/shm`` is shared.
   The connection file is copied in read-only.
 - **Limits** (setrlimit): address space ``DLCOURSE_KERNEL_MEMORY_MB`` (default 4096), processes
-  and threads ``DLCOURSE_KERNEL_MAX_PROCESSES`` (default 256; counted per real uid, hence one uid
-  per kernel), size of a file written (256 MiB at most), no core dumps.
+  and threads ``DLCOURSE_KERNEL_MAX_PROCESSES`` (default 256, or 4 per CPU for TensorFlow's thread
+  pools on large machines; counted per real uid, hence one uid per kernel), size of a file written
+  (256 MiB at most), no core dumps.
 
 Where no sandbox can be made (not Linux, no ``bwrap``, namespaces refused, ``DLCOURSE_SANDBOX=0``)
 the kernel runs unisolated with the limits only; :func:`kernels_isolated` says so (a warning on
@@ -251,7 +253,7 @@ def _python_layout():
     import importlib.util
 
     binds, prefix, base = [], os.path.realpath(sys.prefix), os.path.realpath(sys.base_prefix)
-    if not base.startswith("/usr/"):
+    if base != "/usr" and not base.startswith("/usr/"):
         binds.append((base, base))
     if prefix != base:
         binds.append((prefix, VENV))
@@ -374,7 +376,7 @@ def _limit_resources(uid=None):
     file_size = min(256, max(16, _env_int("DLCOURSE_KERNEL_DISK_MB", 256))) * 1024 * 1024
     limits = [(resource.RLIMIT_AS, memory), (resource.RLIMIT_FSIZE, file_size), (resource.RLIMIT_CORE, 0)]
     if uid is not None:
-        processes = _env_int("DLCOURSE_KERNEL_MAX_PROCESSES", 256)
+        processes = _env_int("DLCOURSE_KERNEL_MAX_PROCESSES", max(256, 4 * (os.cpu_count() or 1)))
         limits.append((resource.RLIMIT_NPROC, processes + (_tasks_of(uid) if uid == os.getuid() and uid else 0)))
     for limit, value in limits:
         soft, hard = resource.getrlimit(limit)
