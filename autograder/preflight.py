@@ -52,6 +52,13 @@ def _kind(mode):
     return "not a regular file"
 
 
+def _lstat(path):
+    try:
+        return os.lstat(path)
+    except OSError:
+        return None
+
+
 def _copy_regular(source, target, size):
     """Copy ``size`` bytes of the regular file ``source`` without following a symlink swapped in."""
     fd = os.open(source, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
@@ -70,9 +77,8 @@ def stage_submission(source, staged, notes):
     if staged.exists():
         shutil.rmtree(staged)
     staged.mkdir(parents=True)
-    try:
-        top = os.lstat(source)
-    except OSError:
+    top = _lstat(source)
+    if top is None:
         return
     if not stat.S_ISDIR(top.st_mode):
         add_note(notes, f"the submission is {_kind(top.st_mode)}, not a folder; nothing was read from it")
@@ -93,9 +99,8 @@ def stage_submission(source, staged, notes):
                 (staged / relative / name).mkdir(exist_ok=True)
         for name in sorted(files):
             path, rel = Path(folder) / name, relative / name
-            try:
-                info = os.lstat(path)
-            except OSError:
+            info = _lstat(path)
+            if info is None:
                 continue
             if not stat.S_ISREG(info.st_mode):
                 add_note(notes, f"{rel} is {_kind(info.st_mode)}; it was not read")
