@@ -11,25 +11,28 @@ The learner's function is called on randomized inputs (fixed seed per function, 
 regrade gives the same result) of several shapes and scales, compared with the reference
 computed on the same inputs, and a failure names the known mistake the output matches.
 
-Two ways to run them:
+One implementation, two places the learner's code runs. Every hidden check, case-based
+(``HIDDEN``) or custom (``HIDDEN_CUSTOM``: classes, RNG statistics, training functions, Keras
+models), runs through :class:`autograder.protocol.session.Session`: the check's calls of the
+learner's code become a script of steps (data), an interpreter performs them and returns plain
+data, and the check judges that data here.
 
-- :func:`check_hidden` runs everything in the current process. That is what happens when an
-  author executes a solution notebook.
-- At grading time the course's executor (:mod:`autograder.trusted_execute`) does not let the
-  learner's kernel see this package. For case-based tests it sends only the *inputs* into the
-  kernel, gets the learner's outputs back as plain data, and judges them here, outside the
-  learner's reach, with :func:`judge_hidden`. Only the checks in ``HIDDEN_CUSTOM`` (classes,
-  RNG properties, Keras models) still run inside the kernel (:func:`check_hidden` with
-  ``only_custom=True``).
+- :func:`check_hidden` runs the interpreter in the current process (an author executing a
+  solution notebook, the test suite).
+- At grading time :mod:`autograder.trusted_execute` runs the same interpreter in the learner's
+  kernel (:func:`run_hidden` with its executor); nothing of this package enters the kernel.
 """
 
+import importlib
+import sys
 import zlib
 
 import numpy as np
 
 from autograder.cases import evaluate, find_topic, reference_and_mistakes
-from dlcourse.checks.compare import describe
-from dlcourse.checks.runner import CheckFailure, judge, run_case
+from autograder.protocol.session import Session, local_executor
+from autograder.protocol.wire import NotData, ProtocolError
+from dlcourse.checks.runner import CheckFailure, run_case
 
 
 def hidden_seed(function_name):
@@ -44,44 +47,85 @@ def hidden_cases(name):
     return [] if make_cases is None else make_cases(np.random.default_rng(hidden_seed(name)))
 
 
-def has_custom_check(name):
-    """True when ``name`` has a check that must run next to the learner's objects."""
+def hidden_reference(name):
+    """(reference module, reference object) of graded name ``name``."""
+    topic, _ = find_topic(name)
+    module = importlib.import_module(f"autograder.reference.{topic}")
+    return module, getattr(module, name)
+
+
+def _check_of(name, only_custom=False):
+    """The whole hidden test of ``name`` as one function of the learner's (proxied) ``fn``."""
     _, module = find_topic(name)
-    return name in getattr(module, "HIDDEN_CUSTOM", {})
+    custom = getattr(module, "HIDDEN_CUSTOM", {}).get(name)
+    planned = [] if only_custom else hidden_cases(name)
+    reference, mistakes = reference_and_mistakes(name) if planned else (None, {})
+    expected = [evaluate(case, reference, mistakes) for case in planned]
+
+    def check(fn):
+        if custom is not None:
+            custom(fn)
+        for case, result in zip(planned, expected):
+            run_case(fn, name, f"hidden: {case.name}", case.inputs, result.get("expected"), result.get("mistakes"),
+                     result.get("raises"), mutable=case.mutable)
+
+    return check
+
+
+def run_hidden(name, executor, variable=None, only_custom=False, extra_globals=()):
+    """Run the hidden tests of graded name ``name`` against the learner's global ``variable``
+    (default ``name``) through ``executor`` (see :class:`Session`); raise CheckFailure on a failure.
+
+    extra_globals: other learner globals the check may call (by their graded names), e.g. the
+    forward pass a backward pass is checked with.
+    """
+    variable = variable or name
+    module, planner = hidden_reference(name)
+    session = Session(executor, {variable: planner, **{g: getattr(module, g, None) for g in extra_globals}}, name)
+    check = _check_of(name, only_custom)
+    fn = session.function(variable)
+    try:
+        session.run(lambda: check(fn))
+    except (ProtocolError, NotData) as err:
+        raise CheckFailure(message_no_results(name, err)) from None
+
+
+def message_no_results(name, err):
+    """The failure message when the hidden tests of ``name`` got nothing usable back."""
+    return f"{name}: the hidden tests got no usable results back from your code ({err}), so they count as failed."
+
+
+def learner_namespace(fn, name):
+    """The globals the learner's ``fn`` can see, with ``fn`` itself under ``name``."""
+    namespace = dict(getattr(fn, "__globals__", None) or vars(sys.modules.get(getattr(fn, "__module__", ""), sys)))
+    namespace[name] = fn
+    return namespace
+
+
+# Chapters whose hidden checks still need the learner's objects next to them (Keras models handed
+# between the check and the learner's functions): not yet expressed as scripts of calls. Grading
+# runs them in the kernel (see autograder.trusted_execute); everything else runs as scripts.
+IN_KERNEL_TOPICS = ("keras_training", "gpu_lab")
+
+
+def runs_in_kernel(name):
+    """True when the hidden tests of ``name`` are not yet expressed as scripts of calls."""
+    return find_topic(name)[0] in IN_KERNEL_TOPICS
 
 
 def check_hidden(fn, name=None, only_custom=False):
-    """Run the hidden tests of graded function ``name`` (default ``fn.__name__``) in-process."""
+    """Run the hidden tests of graded function ``name`` (default ``fn.__name__``) on ``fn``, in-process,
+    through the same scripts and judges as grading uses. Raises CheckFailure on a failure."""
     name = name or fn.__name__
+    if runs_in_kernel(name):
+        _check_of(name, only_custom)(fn)
+        return
+    run_hidden(name, local_executor(learner_namespace(fn, name)), only_custom=only_custom,
+               extra_globals=companion_names(name))
+
+
+def companion_names(name):
+    """Other graded globals the hidden check of ``name`` calls (a backward pass's forward pass)."""
     _, module = find_topic(name)
-    custom = getattr(module, "HIDDEN_CUSTOM", {}).get(name)
-    if custom is not None:
-        custom(fn)
-    if only_custom:
-        return
-    reference, mistakes = reference_and_mistakes(name)
-    for case in hidden_cases(name):
-        result = evaluate(case, reference, mistakes)
-        run_case(fn, name, f"hidden: {case.name}", case.inputs, result.get("expected"), result.get("mistakes"),
-                 result.get("raises"), mutable=case.mutable)
-
-
-def judge_hidden(name, run_in_kernel):
-    """Judge the case-based hidden tests of ``name`` from outputs computed elsewhere.
-
-    run_in_kernel(list of input dicts) -> list of results, one per input, each a dict with
-    either ``returned`` (the output) and ``after`` (the inputs after the call), or ``raised``
-    ((exception class names along its MRO, message)). Raises CheckFailure on the first failure.
-    """
-    cases = hidden_cases(name)
-    if not cases:
-        return
-    results = run_in_kernel([case.inputs for case in cases])
-    if not isinstance(results, list) or len(results) != len(cases) or not all(isinstance(r, dict) for r in results):
-        raise CheckFailure(f"{name}: the hidden tests could not collect the function's outputs (got {describe(results)})")
-    reference, mistakes = reference_and_mistakes(name)
-    for case, result in zip(cases, results):
-        expected = evaluate(case, reference, mistakes)
-        judge(name, f"hidden: {case.name}", case.inputs, result.get("returned"), result.get("raised"),
-              result.get("after", {}), expected.get("expected"), expected.get("mistakes"), expected.get("raises"),
-              case.mutable)
+    companion = getattr(module, "BACKWARD_CASES", {}).get(name)
+    return (companion[0],) if companion else ()

@@ -3,9 +3,9 @@
 A backward pass is graded like any function (``check_hidden(dense_backward)`` in the hidden
 block of its test cell), through an entry of the chapter's ``HIDDEN_CUSTOM`` made by
 :func:`backward_check`. That entry needs the learner's forward pass too, because the cache is
-the learner's choice: it takes the function of the forward pass's name from the namespace
-the backward function was defined in (the notebook's, for a learner's function; the
-reference or mistakes module's, in the test suite).
+the learner's choice: it calls the learner's global of the forward pass's name, and the
+cache that forward pass returned travels back to the backward pass as a reference to that
+earlier result (it never leaves the place the learner's code runs).
 
 The chapter's cases module lists, in ``BACKWARD_CASES[name] = (forward name, f(rng))``, the
 forward inputs and ``dout`` of each hidden case. Every case runs as
@@ -20,8 +20,11 @@ import importlib
 import numpy as np
 
 from autograder.cases import Case, _quiet_call, evaluate, find_topic, reference_and_mistakes
-from autograder.hidden import hidden_seed
+from autograder.hidden import hidden_reference, hidden_seed, message_no_results
+from autograder.protocol.session import Session, local_executor
+from autograder.protocol.wire import NotData, ProtocolError
 from dlcourse.checks.backward import run_backward_case
+from dlcourse.checks.runner import CheckFailure
 
 
 def backward_cases(name, rng):
@@ -33,12 +36,8 @@ def backward_cases(name, rng):
             for case_name, inputs, dout in make(rng)]
 
 
-def check_hidden_backward(backward, forward, name=None):
-    """Run every hidden case of the backward pass ``name`` (default ``backward.__name__``).
-
-    forward: the learner's forward pass, or None to test with suggested-layout caches only.
-    """
-    name = name or backward.__name__
+def _check_cases(backward, forward, name):
+    """The hidden cases of the backward pass ``name``; backward/forward: the learner's (proxied) functions."""
     reference, mistakes = reference_and_mistakes(name)
     for case_name, inputs, dout, cache in backward_cases(name, np.random.default_rng(hidden_seed(name))):
         result = evaluate(Case(case_name, {"dout": dout, "cache": cache}), reference, mistakes)
@@ -46,16 +45,33 @@ def check_hidden_backward(backward, forward, name=None):
                           result["expected"], result["mistakes"])
 
 
-def learner_forward(backward, forward_name):
-    """The function called ``forward_name`` where ``backward`` was defined, or None."""
-    candidate = getattr(backward, "__globals__", {}).get(forward_name)
-    return candidate if callable(candidate) else None
+def check_hidden_backward(backward, forward, name=None):
+    """Run every hidden case of the backward pass ``name`` (default ``backward.__name__``) in-process,
+    through the same scripts and judges as grading.
+
+    forward: the learner's forward pass, or None to test with suggested-layout caches only.
+    """
+    name = name or backward.__name__
+    _, module = find_topic(name)
+    forward_name = module.BACKWARD_CASES[name][0]
+    namespace = {name: backward}
+    if forward is not None:
+        namespace[forward_name] = forward
+    module, planner = hidden_reference(name)
+    session = Session(local_executor(namespace), {name: planner, forward_name: getattr(module, forward_name)}, name)
+    learner = session.function(name)
+    learner_forward = session.function(forward_name) if forward is not None else None
+    try:
+        session.run(lambda: _check_cases(learner, learner_forward, name))
+    except (ProtocolError, NotData) as err:
+        raise CheckFailure(message_no_results(name, err)) from None
 
 
 def backward_check(name):
-    """A ``HIDDEN_CUSTOM`` entry for the backward pass ``name``."""
+    """A ``HIDDEN_CUSTOM`` entry for the backward pass ``name``: the learner's forward pass is their
+    global of the forward pass's name (a missing one fails its calls, and the suggested caches are used)."""
     def check(fn):
         _, module = find_topic(name)
-        check_hidden_backward(fn, learner_forward(fn, module.BACKWARD_CASES[name][0]), name)
+        _check_cases(fn, fn.sibling(module.BACKWARD_CASES[name][0]), name)
 
     return check

@@ -3,14 +3,15 @@
 What it adds to stock nbgrader's ``Execute``:
 
 - **Hidden tests judged outside the kernel.** In each graded test cell the hidden block is not
-  sent to the learner's kernel. Instead, for every ``check_hidden(f)`` it names, the hidden
-  inputs are written to a file in the kernel's working directory, a small probe calls the
-  learner's ``f`` on them in the kernel and writes the outputs back as plain JSON data, and the
-  reference is computed and compared *here*, where the learner's code cannot patch NumPy, the
-  comparison or the verdict. A failure becomes an error output of that test cell (so nbgrader
-  scores it 0) with the diagnostic message. Checks that need the learner's objects (classes,
-  RNG properties, Keras models: ``HIDDEN_CUSTOM``) run in the kernel from a copy of this package
-  that exists only while they run.
+  sent to the learner's kernel. For every ``check_hidden(f)`` it names, the hidden check runs
+  *here* (:func:`autograder.hidden.run_hidden`): its calls of the learner's code become a script
+  of steps (plain data: inputs, generator states, method calls; see
+  :mod:`autograder.protocol`), a small generic interpreter performs them in the kernel and
+  returns every outcome as plain data in ONE display output of type ``HIDDEN_MIME``, and the
+  check judges that data here, where the learner's code cannot patch NumPy, the comparison or
+  the verdict. No file of this package, no reference and no expected value enters the kernel.
+  A failure, or results that are missing, duplicated, malformed or too large, becomes an error
+  output appended to that test cell after it ran (so nbgrader scores it 0) with the diagnosis.
 - **A kernel that dies** (``os._exit``, a segfault, a memory blow-up past the sandbox's limit)
   or **a cell that runs too long** does not end the grading: the cell gets an error output
   saying what happened, the kernel is restarted, the earlier cells are re-run silently, and
@@ -22,12 +23,10 @@ What it adds to stock nbgrader's ``Execute``:
 """
 
 import glob
-import json
 import os
 import re
 import shutil
 import time
-import uuid
 
 import nbformat
 from jupyter_core.utils import run_sync
@@ -35,61 +34,42 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbgrader.preprocessors import Execute
 from traitlets import Bool, Integer
 
-from autograder.hidden import has_custom_check, judge_hidden
+from autograder.hidden import companion_names, run_hidden, runs_in_kernel
 from autograder.notes import add_note, notes_cell, pop_notes
+from autograder.protocol.session import interpreter_source
+from autograder.protocol.wire import ProtocolError
 from autograder.restore_cells import HIDDEN_BLOCK
 from autograder.sandbox import isolation, kernels_isolated
-from dlcourse.checks.encoding import dumps, loads
 from dlcourse.checks.runner import CheckFailure
 
 HIDDEN_CALL = re.compile(r"check_hidden\(\s*([A-Za-z_]\w*)\s*(?:,\s*(?:name\s*=\s*)?['\"](\w+)['\"])?")
-PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 
-_PROBE = '''
-def __dlc_probe():
-    import json
-    from dlcourse.checks.encoding import encode, encode_lenient, loads
-    with open({inputs!r}, encoding="utf-8") as f:
-        cases = loads(f.read())
-    fn = globals().get({name!r})
-    results = []
-    for inputs in cases:
-        if fn is None:
-            results.append({{"raised": [["NameError"], "{name} is not defined"]}})
-            continue
-        try:
-            out = fn(**inputs)
-        except BaseException as err:
-            results.append({{"raised": [[c.__name__ for c in type(err).__mro__], str(err)[:500]]}})
-            continue
-        item = {{"returned": encode_lenient(out), "after": encode_lenient(inputs)}}
-        try:
-            json.dumps(item)
-        except (TypeError, ValueError):
-            item = {{"returned": {{"__repr__": "<unencodable output>"}}, "after": encode_lenient(inputs)}}
-        results.append(item)
-    with open({outputs!r}, "w", encoding="utf-8") as f:
-        json.dump(results, f)
-__dlc_probe()
-del __dlc_probe
-'''
+HIDDEN_MIME = "application/x-dlcourse-hidden-results+json"
 
-_CUSTOM = '''
+# The code a hidden-test run sends into the kernel: the interpreter's source and the script, both as
+# string literals; the interpreter runs in a private namespace and sees the learner's globals.
+_SEND = """
+def __dlc_hidden_run():
+    space = {{"__name__": "dlcourse_hidden_interpreter"}}
+    exec(compile({source!r}, "<hidden-test interpreter>", "exec"), space)
+    space["serve"](globals(), {script!r}, {mime!r})
+__dlc_hidden_run()
+del __dlc_hidden_run
+"""
+
+
+_KERAS_IN_KERNEL = """
 import sys as __dlc_sys
 __dlc_sys.path.insert(0, {path!r})
 try:
     from autograder.hidden import check_hidden as __dlc_check
-    __dlc_check({variable}, {name!r}, only_custom={only})
+    __dlc_check({variable}, {name!r})
 finally:
     __dlc_sys.path.remove({path!r})
     for __dlc_key in [k for k in __dlc_sys.modules if k == "autograder" or k.startswith("autograder.")]:
         del __dlc_sys.modules[__dlc_key]
     del __dlc_sys
-'''
-
-
-class _NotPortable(Exception):
-    """Hidden-test inputs that cannot travel into the kernel as plain data."""
+"""
 
 
 def _is_grade_cell(cell):
@@ -106,7 +86,7 @@ class TrustedExecute(Execute):
     max_output_bytes = Integer(1_000_000, help="Per-cell output cap in bytes; the rest is dropped.").tag(config=True)
     max_restarts = Integer(4, help="Kernel restarts per notebook before the remaining cells are skipped.").tag(
         config=True)
-    max_results_bytes = Integer(64 * 1024 * 1024, help="Largest hidden-test result file read back.").tag(config=True)
+    max_results_bytes = Integer(64 * 1024 * 1024, help="Largest hidden-test result output read back.").tag(config=True)
 
     # A timeout restarts the kernel (an interrupt may be ignored by the learner's code).
     interrupt_on_timeout = Bool(False, help="Always False here: a stuck cell is stopped by a restart.").tag(config=True)
@@ -207,6 +187,8 @@ class TrustedExecute(Execute):
         """Drop output beyond ``max_output_bytes`` per cell, with one notice."""
         content = msg.get("content", {})
         size = len(content.get("text", "")) + sum(len(str(v)) for v in content.get("data", {}).values())
+        if getattr(self, "_hidden_running", False) and HIDDEN_MIME in (content.get("data") or {}):
+            return super().output(outs, msg, display_id, cell_index) if size <= self.max_results_bytes else None
         used = self._output_bytes.get(cell_index, 0)
         self._output_bytes[cell_index] = used + size
         if used + size > self.max_output_bytes:
@@ -221,22 +203,53 @@ class TrustedExecute(Execute):
     # -- hidden tests --------------------------------------------------------------------------
     def _run_hidden(self, cell, index, name, variable):
         try:
-            try:
-                judge_hidden(name, lambda inputs: self._call_in_kernel(variable, inputs, index))
-                only_custom = True
-            except _NotPortable:
-                only_custom = False  # inputs that are not plain data: judge the whole test in the kernel
-            if has_custom_check(name) or not only_custom:
-                self._custom_in_kernel(name, variable, index, only_custom)
+            if runs_in_kernel(name):
+                self._keras_in_kernel(name, variable, index)
+                return
+            run_hidden(name, lambda script: self._execute_script(script, index), variable,
+                       extra_globals=companion_names(name))
         except CheckFailure as failure:
             cell.outputs.append(_error_output("HiddenTestFailure", str(failure)))
         except (CellTimeoutError, DeadKernelError) as err:
             message = f"the hidden tests of {name} stopped the kernel ({type(err).__name__})"
             cell.outputs.append(_error_output("HiddenTestFailure", message))
             self._recover(index, message)
+        except Exception as err:  # noqa: BLE001 - whatever happens, this cell must not get the points
+            cell.outputs.append(_error_output("HiddenTestFailure", f"the hidden tests of {name} could not be "
+                                                                   f"judged ({type(err).__name__}: {err})"))
 
-    def _private_path(self, stem):
-        return os.path.join(self._workdir, f".dlc-{stem}-{uuid.uuid4().hex}")
+    def _keras_in_kernel(self, name, variable, index):
+        """The Keras chapters' hidden tests, not yet expressed as scripts: run in the kernel from a copy
+        of this package that exists only while they run (see ``autograder.hidden.IN_KERNEL_TOPICS``)."""
+        folder = os.path.join(self._workdir, f".dlc-grader-{os.getpid()}-{index}")
+        shutil.copytree(os.path.dirname(os.path.abspath(__file__)), os.path.join(folder, "autograder"),
+                        ignore=shutil.ignore_patterns("__pycache__", "kernels", "*.pyc"))
+        shadow = nbformat.v4.new_code_cell(_KERAS_IN_KERNEL.format(path=folder, variable=variable, name=name))
+        try:
+            self._execute_detached(shadow, index)
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+        errors = [o for o in shadow.outputs if o.get("output_type") == "error"]
+        if errors:
+            raise CheckFailure(f"{errors[0].get('ename')}: {errors[0].get('evalue')}")
+
+    def _execute_script(self, script, index):
+        """Run the interpreter on ``script`` in the kernel; return the text of its ONE result output."""
+        shadow = nbformat.v4.new_code_cell(_SEND.format(source=interpreter_source(), script=script, mime=HIDDEN_MIME))
+        self._hidden_running = True
+        try:
+            self._execute_detached(shadow, index)
+        finally:
+            self._hidden_running = False
+        found = [o for o in shadow.outputs if o.get("output_type") in ("display_data", "execute_result")
+                 and HIDDEN_MIME in o.get("data", {})]
+        if len(found) != 1:
+            errors = [f"{o.get('ename')}: {o.get('evalue')}" for o in shadow.outputs if o.get("output_type") == "error"]
+            raise ProtocolError(f"{len(found)} result outputs instead of one" + (f"; {errors[0]}" if errors else ""))
+        text = found[0]["data"][HIDDEN_MIME]
+        if not isinstance(text, str) or len(text) > self.max_results_bytes:
+            raise ProtocolError("the result output is malformed or too large")
+        return text
 
     def _execute_detached(self, cell, index):
         """Execute a cell that is not part of the notebook (nbclient would store it at ``index``)."""
@@ -245,48 +258,3 @@ class TrustedExecute(Execute):
             self.execute_cell(cell, index, store_history=False)
         finally:
             self.nb.cells[index] = original
-
-    def _run_shadow(self, source, index):
-        shadow = nbformat.v4.new_code_cell(source)
-        self._execute_detached(shadow, index)
-        errors = [o for o in shadow.outputs if o.get("output_type") == "error"]
-        return errors[0] if errors else None
-
-    def _call_in_kernel(self, variable, inputs, index):
-        """Call the learner's function on each input inside the kernel; return decoded results."""
-        in_path, out_path = self._private_path("in") + ".json", self._private_path("out") + ".json"
-        try:
-            text = dumps(inputs)
-        except TypeError as err:
-            raise _NotPortable(str(err)) from None
-        with open(in_path, "w", encoding="utf-8") as f:
-            f.write(text)
-        try:
-            error = self._run_shadow(_PROBE.format(inputs=in_path, outputs=out_path, name=variable), index)
-            if error is not None:
-                raise CheckFailure(f"the hidden tests could not call {variable}: {error.get('ename')}: {error.get('evalue')}")
-            if not os.path.exists(out_path) or os.path.getsize(out_path) > self.max_results_bytes:
-                raise CheckFailure(f"the hidden tests of {variable} got no usable results back from the kernel")
-            with open(out_path, encoding="utf-8") as f:
-                raw = json.load(f)
-            return [loads(json.dumps(item)) if isinstance(item, dict) else item for item in raw] \
-                if isinstance(raw, list) else raw
-        except (ValueError, OSError) as err:
-            raise CheckFailure(f"the hidden tests of {variable} could not read the results: {err}") from None
-        finally:
-            for path in (in_path, out_path):
-                if os.path.exists(path):
-                    os.remove(path)
-
-    def _custom_in_kernel(self, name, variable, index, only_custom=True):
-        """Run HIDDEN_CUSTOM checks (or, for inputs that are not plain data, all hidden tests) in the
-        kernel, from a copy of this package that exists only while they run."""
-        folder = self._private_path("grader")
-        shutil.copytree(PACKAGE_DIR, os.path.join(folder, "autograder"),
-                        ignore=shutil.ignore_patterns("__pycache__", "kernels", "*.pyc"))
-        try:
-            error = self._run_shadow(_CUSTOM.format(path=folder, variable=variable, name=name, only=only_custom), index)
-        finally:
-            shutil.rmtree(folder, ignore_errors=True)
-        if error is not None:
-            raise CheckFailure(f"{error.get('ename')}: {error.get('evalue')}")

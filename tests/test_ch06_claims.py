@@ -99,7 +99,7 @@ def test_the_hidden_check_finds_the_forward_pass_beside_the_backward_pass():
          namespace)
     check_hidden(namespace["dense_backward"])  # passes only with the forward pass's own dict cache
     del namespace["dense_forward"]
-    with pytest.raises(CheckFailure, match="no forward pass was given"):
+    with pytest.raises(CheckFailure, match="name 'dense_forward' is not defined, so its cache could not be used"):
         check_hidden(namespace["dense_backward"])
 
 

@@ -48,8 +48,13 @@ def bowl_objective(params):
     return -((np.log10(params["lr"]) + 2.0) ** 2) - (np.log2(params.get("batch_size", 32)) - 5.0) ** 2 / 10
 
 
+def bowl_objective_nan_small_batches(params):
+    """:func:`bowl_objective`, but NaN (a diverged trial) for batch_size < 32."""
+    return float("nan") if params["batch_size"] < 32 else bowl_objective(params)
+
+
 FUNCTIONS = {f.__name__: f for f in (quadratic, quadratic_grad, sum_of_cubes, sin_product, rosenbrock, rosenbrock_grad,
-                                     bowl_objective)}
+                                     bowl_objective, bowl_objective_nan_small_batches)}
 
 
 def log_cosh(x):
