@@ -37,6 +37,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -253,10 +254,15 @@ def release_localized(english_dir, target_dir, lang="zh-CN", only=None, strict=F
     known = names()
     for chapter in only or [n for n in known if n != "index"]:
         src, dst = english_dir / chapter, target_dir / chapter
-        if dst.exists():
-            shutil.rmtree(dst)
-        shutil.copytree(src, dst, ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))
-        _localize_file(dst / f"{chapter}.ipynb", chapter, lang, strict)
+        if not (src / f"{chapter}.ipynb").exists():
+            raise FileNotFoundError(f"no English release of {chapter} in {english_dir}: release it first")
+        with tempfile.TemporaryDirectory(dir=target_dir) as tmp:  # the old folder stays until the new one is made
+            fresh = Path(tmp) / chapter
+            shutil.copytree(src, fresh, ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))
+            _localize_file(fresh / f"{chapter}.ipynb", chapter, lang, strict)
+            if dst.exists():
+                shutil.rmtree(dst)
+            fresh.rename(dst)
     if not only:
         for path in sorted(p for p in english_dir.iterdir() if p.is_file() and not p.name.startswith(".")):
             shutil.copyfile(path, target_dir / path.name)
