@@ -206,9 +206,12 @@ def mark_language(nb, lang):
 
 
 def notebook_language(nb):
-    """The language recorded in a notebook's metadata, 'en' when none is."""
-    meta = nb.get("metadata", {}).get(NOTEBOOK_LANG_KEY, {})
-    return meta.get("lang", "en") if isinstance(meta, dict) else "en"
+    """The language recorded in a notebook's metadata: one of LANGUAGES, else 'en' (also for anything
+    malformed: a submission's metadata is not trusted to be well-formed)."""
+    metadata = nb.get("metadata") if isinstance(nb, dict) else None
+    meta = metadata.get(NOTEBOOK_LANG_KEY) if isinstance(metadata, dict) else None
+    lang = meta.get("lang") if isinstance(meta, dict) else None
+    return lang if isinstance(lang, str) and lang in LANGUAGES else "en"
 
 
 def localize(nb, name, lang="zh-CN", strict=False):

@@ -65,7 +65,7 @@ def _colab_language():
     try:
         from google.colab import _message  # type: ignore[import-not-found]
 
-        reply = _message.blocking_request("get_ipynb", request="", timeout_sec=10)
+        reply = _message.blocking_request("get_ipynb", request="", timeout_sec=5)
         meta = (reply or {}).get("ipynb", {}).get("metadata", {}).get("dlcourse", {})
         return normalize_language(meta.get("lang"))
     except Exception:  # noqa: BLE001 - any failure here just means "not known"

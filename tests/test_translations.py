@@ -261,3 +261,36 @@ def test_hints_appended_to_a_message_are_translated_too():
     text = i18n.translate("returned 3.0, outside [1e-3, 1]. Your output matches ignoring size (always one number).",
                           "zh-CN")
     assert text == "返回了 3.0，超出了 [1e-3, 1]。 你的输出与这种错误一致：忽略了 size（总是返回一个数）。", text
+
+
+@pytest.mark.parametrize("metadata", [{"dlcourse": {"lang": ["zh-CN"]}}, {"dlcourse": "zh-CN"}, {"dlcourse": {"lang": "xx"}},
+                                      {}, {"dlcourse": {"lang": "zh-CN"}}])
+def test_a_submission_s_language_metadata_is_never_trusted_to_be_well_formed(metadata):
+    from autograder.localized_grading import LocalizeFeedback, ToEnglishMarkdown
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("x")], metadata=metadata)
+    expected = "zh-CN" if metadata == {"dlcourse": {"lang": "zh-CN"}} else "en"
+    assert translations.notebook_language(nb) == expected
+    resources = {"nbgrader": {"assignment": "01_losses", "notebook": "01_losses"}}
+    for step in (ToEnglishMarkdown(), LocalizeFeedback()):
+        step.preprocess(nb, resources)  # never raises
+
+
+def test_colab_reads_the_language_from_the_open_notebook(no_language, monkeypatch):
+    import sys
+    import types
+
+    message = types.ModuleType("google.colab._message")
+    message.blocking_request = lambda *a, **k: {"ipynb": {"metadata": {"dlcourse": {"lang": "zh-CN"}}}}
+    colab = types.ModuleType("google.colab")
+    colab._message = message
+    monkeypatch.setitem(sys.modules, "google", types.ModuleType("google"))
+    monkeypatch.setitem(sys.modules, "google.colab", colab)
+    monkeypatch.setitem(sys.modules, "google.colab._message", message)
+    i18n._colab_language.cache_clear()
+    try:
+        assert i18n.current_language() == "zh-CN"
+        no_language.setenv(i18n.LANG_ENV, "en")
+        assert i18n.current_language() == "en"
+    finally:
+        i18n._colab_language.cache_clear()
