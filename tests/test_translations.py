@@ -263,8 +263,8 @@ def test_hints_appended_to_a_message_are_translated_too():
     assert text == "返回了 3.0，超出了 [1e-3, 1]。 你的输出与这种错误一致：忽略了 size（总是返回一个数）。", text
 
 
-@pytest.mark.parametrize("metadata", [{"dlcourse": {"lang": ["zh-CN"]}}, {"dlcourse": "zh-CN"}, {"dlcourse": {"lang": "xx"}},
-                                      {}, {"dlcourse": {"lang": "zh-CN"}}])
+@pytest.mark.parametrize("metadata", [{"dlcourse": {"lang": ["zh-CN"]}}, {"dlcourse": "zh-CN"},
+                                      {"dlcourse": {"lang": "xx"}}, {}, {"dlcourse": {"lang": "zh-CN"}}])
 def test_a_submission_s_language_metadata_is_never_trusted_to_be_well_formed(metadata):
     from autograder.localized_grading import LocalizeFeedback, ToEnglishMarkdown
 
