@@ -6,9 +6,11 @@ from where the notebook is, in this order:
 1. ``DLCOURSE_LANG`` (``en``, ``zh-CN``; also ``zh``, ``zh_CN``) when set: an explicit choice wins.
 2. On Colab, the open notebook's metadata ``{"dlcourse": {"lang": "zh-CN"}}`` (the Chinese
    release carries it; Colab lets the kernel read its own notebook).
-3. ``JPY_SESSION_NAME`` (set by Jupyter Server to the notebook's path) or else the kernel's
-   working directory (the notebook's folder): a path through ``course_zh/`` means Chinese.
-4. Otherwise English.
+3. ``JPY_SESSION_NAME`` (set by Jupyter Server to the notebook's path): a path through
+   ``course_zh/`` means Chinese; else the metadata of that notebook file, when it can be read (a
+   Chinese notebook copied elsewhere stays Chinese).
+4. The kernel's working directory (the notebook's folder) under ``course_zh/``.
+5. Otherwise English.
 
 Messages are built in English everywhere (checks, validation, grading) and translated when
 they are shown, by :func:`translate`: the catalogue ``dlcourse/locale/<lang>.json`` maps each
@@ -72,14 +74,38 @@ def _colab_language():
         return None
 
 
+@functools.lru_cache(maxsize=8)
+def _notebook_file_language(session_name, cwd):
+    """The language in the metadata of the notebook file the session names (looked up as given and in
+    the kernel's working directory, which is the notebook's folder); None when it cannot be read."""
+    path = PurePath(session_name)
+    for candidate in ([str(path)] if path.is_absolute() else []) + [os.path.join(cwd, path.name)]:
+        if candidate.endswith(".ipynb") and os.path.isfile(candidate):
+            try:
+                with open(candidate, encoding="utf-8") as f:
+                    meta = json.load(f).get("metadata", {}).get("dlcourse", {})
+                return normalize_language(meta.get("lang")) if isinstance(meta, dict) else None
+            except (OSError, ValueError, AttributeError):
+                return None
+    return None
+
+
 def current_language():
     """The learner's language: 'en' or 'zh-CN' (see the module docstring for how it is found)."""
     explicit = normalize_language(os.environ.get(LANG_ENV))
     if explicit:
         return explicit
-    found = _colab_language() or _language_of_path(os.environ.get("JPY_SESSION_NAME"))
+    session = os.environ.get("JPY_SESSION_NAME")
+    found = _colab_language() or _language_of_path(session)
     if found:
         return found
+    if session:
+        try:
+            found = _notebook_file_language(session, os.getcwd())
+        except OSError:
+            found = None
+        if found:
+            return found
     try:
         return _language_of_path(os.getcwd()) or DEFAULT
     except OSError:

@@ -294,3 +294,13 @@ def test_colab_reads_the_language_from_the_open_notebook(no_language, monkeypatc
         assert i18n.current_language() == "en"
     finally:
         i18n._colab_language.cache_clear()
+
+
+def test_a_chinese_notebook_copied_elsewhere_still_speaks_chinese(no_language, tmp_path):
+    notebook = tmp_path / "my_copy.ipynb"
+    notebook.write_text(json.dumps({"cells": [], "metadata": {"dlcourse": {"lang": "zh-CN"}}}), encoding="utf-8")
+    no_language.setenv("JPY_SESSION_NAME", "Downloads/my_copy.ipynb")  # relative to the server's root
+    assert i18n.current_language() == "zh-CN"
+    notebook.write_text("not json", encoding="utf-8")
+    i18n._notebook_file_language.cache_clear()
+    assert i18n.current_language() == "en"
