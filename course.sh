@@ -2,6 +2,8 @@
 # One entry point for learners, instructors and CI.
 #
 #   ./course.sh            set up (first time only) and open JupyterLab on the course index
+#   ./course.sh instructor set up and open JupyterLab at the repository root (solutions/ included),
+#                          with formgrader (Nbgrader menu) and the exchange exchange/ ready
 #   ./course.sh test       set up (first time only) and run the test suite
 #   ./course.sh run        set up and execute every student notebook headless (a smoke run)
 #   ./course.sh setup      only create/update the virtual environment .venv
@@ -10,6 +12,7 @@
 #                          postgresql (multi-host gradebook tests). Optional for learners.
 #   ./course.sh release    regenerate course/ from solutions/ (instructors)
 #   ./course.sh bench      print the benchmark figures (docs/benchmarks.md records them)
+#   ./course.sh screenshots  regenerate docs/screenshots/ from the browser journeys (needs chromium)
 #
 # Needs Python 3.11-3.13 with venv and pip (PYTHON=python3.12 ./course.sh to choose one).
 set -euo pipefail
@@ -58,10 +61,16 @@ cmd="${1:-lab}"
 case "$cmd" in
     setup)   setup ;;
     system)  system ;;
-    lab)     setup; exec jupyter lab course/index.ipynb "$@" ;;
+    lab)     setup; echo "Instructors: ./course.sh instructor opens the lab at the repository root with formgrader."
+             exec jupyter lab course/index.ipynb "$@" ;;
+    instructor)
+             setup; mkdir -p exchange
+             echo "Formgrader: Nbgrader menu > Formgrader, or the lab's address with /formgrader instead of /lab."
+             exec jupyter lab --ServerApp.root_dir="$PWD" "$@" ;;
+    screenshots) setup; exec python -m tests.browser.screenshots "$@" ;;
     test)    setup; exec python -m pytest "$@" ;;
     run)     setup; exec python -m autograder.smoke "$@" ;;
     release) setup; python -m autograder.build_checks; exec python -m autograder.release "$@" ;;
     bench)   setup; exec python -m benchmarks.run "$@" ;;
-    *)       sed -n '2,15p' "$0"; exit 2 ;;
+    *)       sed -n '2,18p' "$0"; exit 2 ;;
 esac

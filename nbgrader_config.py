@@ -41,6 +41,11 @@ try:
 except OSError:  # a read-only checkout: the exchange is simply unavailable, as nbgrader then says
     pass
 
+# Formgrader's debug panel prints the whole loaded configuration, which includes the Jupyter
+# server's own (not JSON-serializable: the server log then warns on every page); nbgrader's
+# configuration is in this file instead.
+c.FormgradeExtension.debug = False
+
 # Stub cells students see.
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
