@@ -2,6 +2,9 @@
 other correct ways of writing each step. (The side-by-side comparison with Keras's optimizers is in
 tests/reference/test_optimizers.py; here Keras's Adam formula is written in NumPy, as in the notebook.)"""
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -19,10 +22,17 @@ from autograder.reference.optimizers import (
 from dlcourse.checks import check
 from dlcourse.checks.encoding import dumps, loads
 
+NOTEBOOK = Path(__file__).resolve().parent.parent / "solutions" / "03_optimizers" / "03_optimizers.ipynb"
 STATE = {"sgd_step": 0, "momentum_step": 1, "nesterov_step": 1, "adagrad_step": 1, "rmsprop_step": 1, "adam_step": 2,
          "adamw_step": 2}
 A = np.diag([1.0, 50.0])
 W_START = np.array([-4.0, 1.5])
+
+
+def _markdown(cell_id):
+    """The text of one markdown cell of the chapter's source notebook."""
+    cells = json.loads(NOTEBOOK.read_text(encoding="utf-8"))["cells"]
+    return "".join(next(c["source"] for c in cells if c.get("id") == cell_id))
 
 
 def optimize(step, grad_fn, w0, n_steps, **hyper):
@@ -125,11 +135,19 @@ def test_adam_mistakes_on_a_constant_gradient():
     np.testing.assert_allclose(no_bc, (1 - 0.9**t) / (np.sqrt(1 - 0.999**t) + 1e-7), rtol=1e-6)
     assert no_bc[0] == pytest.approx(3.16, abs=0.01)
     assert no_bc[9] == pytest.approx(6.5, abs=0.05)
+    assert f"the twelfth (the worst) about {no_bc.max():.1f} times" in _markdown("c034")
+    assert f"still {no_bc[999]:.2f} times" in _markdown("c034")
     assert int(np.argmax(no_bc)) + 1 == 12 and no_bc.max() == pytest.approx(6.57, abs=0.01)
     assert no_bc[999] == pytest.approx(1.26, abs=0.01)
     assert np.all(no_bc[:2000] > 1.0), "with the default betas the uncorrected steps are too long"
     twice = _step_lengths(lambda t: 2 * t)
     assert twice[0] == pytest.approx(0.1 / 0.19 / np.sqrt(0.001 / (1 - 0.999**2)), rel=1e-6) and twice[0] < 1
+    # t incremented twice: too short only for the first 8 steps (the first by a quarter), then too long
+    short = np.flatnonzero(twice < 1.0) + 1
+    assert list(short) == list(range(1, 9)) and round(1 - twice[0], 2) == 0.26
+    text = _markdown("c034")
+    assert f"only the first {short[-1]} steps are too short" in text and f"from $t = {short[-1] + 1}$ on" in text
+    assert f"by up to {round(100 * (twice.max() - 1))}% (near $t = {int(np.argmax(twice)) + 1}$)" in text
     m_only_first = 0.1 / (1 - 0.9) / np.sqrt(0.001)
     assert m_only_first == pytest.approx(31.6, abs=0.05)
     with pytest.raises(ValueError, match="t"):
@@ -198,20 +216,26 @@ GRID = [1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0]
 RACE = [sgd_step, momentum_step, nesterov_step, adagrad_step, rmsprop_step, adam_step]
 
 
-def _best(step, matrix):
+ROTATION = np.array([[np.cos(np.deg2rad(30)), -np.sin(np.deg2rad(30))], [np.sin(np.deg2rad(30)), np.cos(np.deg2rad(30))]])
+
+
+def _best(step, matrix, start=W_START):
     losses = []
     with np.errstate(all="ignore"):
         for lr in GRID:
-            w = optimize(step, lambda z: matrix @ z, W_START, 200, lr=lr)[-1]
+            w = optimize(step, lambda z: matrix @ z, start, 200, lr=lr)[-1]
             losses.append(0.5 * w @ matrix @ w)
     return np.nanmin(losses), losses
 
 
 def test_valley_table_claims():
-    angle = np.deg2rad(30)
-    R = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
-    rotated = R @ A @ R.T
-    best = {s.__name__: (_best(s, A)[0], _best(s, rotated)[0]) for s in RACE}
+    """The notebook turns the start point with the valley (R A R^T from R w_start)."""
+    rotated = ROTATION @ A @ ROTATION.T
+    runs = {s.__name__: (_best(s, A), _best(s, rotated, ROTATION @ W_START)) for s in RACE}
+    best = {name: (a[0], r[0]) for name, (a, r) in runs.items()}
+    for name in ("sgd_step", "momentum_step", "nesterov_step"):
+        # "exactly equally well in both orientations": the same losses at every rate of the grid
+        np.testing.assert_allclose(runs[name][1][1], runs[name][0][1], rtol=1e-9, atol=1e-300, err_msg=name)
     assert min(best, key=lambda k: best[k][0]) == "adagrad_step", "Adagrad wins on the axis-aligned valley"
     assert best["adagrad_step"][1] > 1e-3 and best["adagrad_step"][1] > best["sgd_step"][1]
     for name in ("momentum_step", "nesterov_step"):
@@ -231,6 +255,14 @@ def _rosenbrock_grad(p):
 ROSENBROCK_LR = {"sgd_step": 2e-3, "momentum_step": 2e-3, "nesterov_step": 1e-3, "adagrad_step": 1.0,
                  "rmsprop_step": 2e-3, "adam_step": 0.05}
 ROSENBROCK_GRID = [1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 5e-3, 1e-2, 2e-2, 5e-2, 0.1, 0.2, 0.5, 1.0]
+
+
+def test_the_best_rates_span_1e_3_to_1():
+    """Summary: 'the best values span three orders of magnitude (from 10^-3 to 1)' (Rosenbrock's best rates,
+    each pinned to its grid by the test below)."""
+    low, high = min(ROSENBROCK_LR.values()), max(ROSENBROCK_LR.values())
+    assert (low, high) == (1e-3, 1.0)
+    assert f"(from $10^{{{int(np.log10(low))}}}$ to {high:g})" in _markdown("c054")
 
 
 @pytest.mark.parametrize("step", RACE, ids=lambda s: s.__name__)

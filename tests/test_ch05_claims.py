@@ -18,10 +18,12 @@ CHAPTER = "05_regularization"
 
 PROBE = r'''
 import json as _json
+def _mse(X, y, w, b):
+    return float(np.mean((X @ w + b - y) ** 2))
 _degree_val = {}
 for _d in (1, 3, 9):
     _w, _b = least_squares(X_train[:, :_d], y_train)
-    _degree_val[_d] = mse(X_val[:, :_d], y_val, _w, _b)
+    _degree_val[_d] = _mse(X_val[:, :_d], y_val, _w, _b)
 print(_json.dumps({
     "degree_val": _degree_val,
     "gd_distance": {k: v[-1] for k, v in distances.items()},
@@ -37,8 +39,8 @@ print(_json.dumps({
     "es": {"best_val": best_gd["val"], "best_step": best_gd["step"], "stopped": stopped_at,
            "best_norm": float(np.linalg.norm(best_gd["w"])), "long_val": long_trace["val"][-1],
            "long_norm": long_trace["norm"][-1], "ridge_best_val": val_err[best]},
-    "bias": {str(lam): [mse(X_val, y_val, *ridge_closed_form(X_train, y_train, lam)),
-                        mse(X_val, y_val, *ridge_penalizing_the_bias(X_train, y_train, lam)),
+    "bias": {str(lam): [_mse(X_val, y_val, *ridge_closed_form(X_train, y_train, lam)),
+                        _mse(X_val, y_val, *ridge_penalizing_the_bias(X_train, y_train, lam)),
                         ridge_closed_form(X_train, y_train, lam)[1], ridge_penalizing_the_bias(X_train, y_train, lam)[1]]
              for lam in (0.01, 0.3)},
     "y_mean": float(y_train.mean()),

@@ -10,6 +10,7 @@
 """
 
 import copy
+import os
 import re
 
 import numpy as np
@@ -24,7 +25,7 @@ from dlcourse.checks import CheckFailure, check, stored_cases
 from dlcourse.checks.backward import check_backward, forward_inputs_readers
 from dlcourse.checks.compare import agree
 from dlcourse.checks.properties import batchnorm_dropout as props
-from tests.submissions import load_solution
+from tests.submissions import load_solution, solution_path
 
 CHAPTER = "07_batchnorm_dropout"
 
@@ -212,11 +213,16 @@ def demo():
                  **{name: getattr(ref, name) for name in ("batchnorm_forward", "batchnorm_backward",
                                                           "layernorm_forward", "dropout_forward")},
                  "batchnorm_backward_graph": ref.batchnorm_backward_graph}
-    for marker in ("def init_mlp(", "def hidden_normalized(", "sample = rng.normal(size=(1, 6))",
-                   "at_inference = hidden @ W_next"):
-        found = [src for src in _demo_cells() if marker in src]
-        assert len(found) == 1, marker
-        exec(found[0], namespace)
+    here = os.getcwd()
+    os.chdir(solution_path(CHAPTER).parent)   # the demo brings in chapters 01 and 06 from the folders beside it
+    try:
+        for marker in ("def init_mlp(", "def hidden_normalized(", "sample = rng.normal(size=(1, 6))",
+                       "at_inference = hidden @ W_next"):
+            found = [src for src in _demo_cells() if marker in src]
+            assert len(found) == 1, marker
+            exec(found[0], namespace)
+    finally:
+        os.chdir(here)
     return namespace
 
 
