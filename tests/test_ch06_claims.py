@@ -303,3 +303,23 @@ def test_the_notebook_never_imports_tensorflow_or_the_instructor_package_outside
         assert "tensorflow" not in src and "keras." not in src and "autograder" not in src
     solution = json.dumps(load_solution(CHAPTER))
     assert "import tensorflow" not in solution
+
+
+def _markdown(cell_id):
+    return "".join(next(c["source"] for c in load_solution(CHAPTER)["cells"] if c.get("id") == cell_id))
+
+
+def test_glorot_tanh_stack_loses_std_from_layer_1_to_layer_10_as_stated(deep_runs):
+    """'its std falls from 0.63 at layer 1 to 0.23 at layer 10' (Glorot, tanh)."""
+    stds = _stds(deep_runs["runs"]["tanh", "Glorot uniform"][0])
+    assert len(stds) == 10 and np.all(np.diff(stds) < 0)
+    assert f"its std falls from {stds[0]:.2f} at layer 1 to {stds[-1]:.2f} at\n  layer 10" in _markdown("c043")
+
+
+def test_backward_pass_needs_about_twice_the_forward_multiplications():
+    """A dense layer: one (n, d) @ (d, h) product forward; two backward (dW = x^T dout, dx = dout W^T)."""
+    n, widths = 32, [64, 128, 128, 128, 10]
+    forward = sum(n * a * b for a, b in zip(widths[:-1], widths[1:]))
+    backward = sum(2 * n * a * b for a, b in zip(widths[:-1], widths[1:])) - n * widths[0] * widths[1]  # no dX
+    assert 1.7 < backward / forward <= 2.0
+    assert "about twice the forward pass's multiplications" in _markdown("c025")
