@@ -283,7 +283,10 @@ class Supervisor:
                 self.sweep()
         finally:
             for worker in self.workers:
-                worker.stop() if worker.job is None else worker.kill()
+                if worker.job is None:
+                    worker.stop()
+                else:
+                    worker.kill()
             self.workers = []
             for _ in range(10):
                 self.sweep()

@@ -59,8 +59,8 @@ def _lstat(path):
         return None
 
 
-def _copy_regular(source, target, size):
-    """Copy ``size`` bytes of the regular file ``source`` without following a symlink swapped in."""
+def _copy_regular(source, target):
+    """Copy the regular file ``source`` to ``target`` without following a symlink swapped in."""
     fd = os.open(source, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
     try:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
@@ -112,7 +112,7 @@ def stage_submission(source, staged, notes):
                 return
             else:
                 try:
-                    _copy_regular(path, staged / rel, info.st_size)
+                    _copy_regular(path, staged / rel)
                     copied += 1
                 except OSError as err:
                     add_note(notes, f"{rel} could not be read ({err.strerror or err})")

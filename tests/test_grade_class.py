@@ -14,6 +14,7 @@ import csv
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -275,8 +276,6 @@ def _kernel_attacks(tmp_path, chapter):
             others.setdefault("outside judging", []).append(f"steal_copy copied {leaked[:5]}")
         _xfail_if_needed(others)
     finally:
-        import shutil
-
         shutil.rmtree(stolen, ignore_errors=True)
 
 
