@@ -441,9 +441,10 @@ def test_autograde_of_a_solution_still_gives_full_marks(tmp_path):
     assert "unisolated" not in graded
 
 
-@needs_sandbox
 @pytest.mark.nbgrader
-def test_a_notebook_past_its_time_limit_stops_with_a_note(tmp_path, monkeypatch):
+def test_time_limit_and_grading_without_sandbox_are_noted(tmp_path, monkeypatch):
+    """Past DLCOURSE_NOTEBOOK_TIMEOUT the remaining cells are not run; without the sandbox every
+    graded notebook says it was graded unisolated."""
     import json
 
     from autograder.course_dir import CourseDir
@@ -456,10 +457,13 @@ def test_a_notebook_past_its_time_limit_stops_with_a_note(tmp_path, monkeypatch)
     slow = subs.with_cell_edited(solution, first, lambda source: "import time\ntime.sleep(6)\n" + source)
     course.submit("slow", "01_losses", text=subs.dumps(slow))
     monkeypatch.setenv("DLCOURSE_NOTEBOOK_TIMEOUT", "5")
+    monkeypatch.setenv("DLCOURSE_SANDBOX", "0")
+    monkeypatch.delenv(sandbox.STATE, raising=False)
     course.autograde("01_losses")
     assert sum(course.scores("01_losses")["slow"].values()) == 0
     graded = json.loads((tmp_path / "autograded/slow/01_losses/01_losses.ipynb").read_text())
-    assert "the notebook ran longer than 5 s in all" in "".join(graded["cells"][0]["source"]).lower()
+    notes = "".join(graded["cells"][0]["source"]).lower()
+    assert "the notebook ran longer than 5 s in all" in notes and "graded unisolated" in notes, notes
 
 
 if __name__ == "__main__":
