@@ -173,12 +173,12 @@ def _children():
     return out
 
 
-def _kill_group(pid):
-    """SIGKILL ``pid`` and, when it leads its own group, that whole process group."""
+def _kill_group(pid, spare=()):
+    """SIGKILL ``pid`` and its whole process group (unless that is ours or one in ``spare``)."""
     own = os.getpgrp()
     try:
         pgid = os.getpgid(pid)
-        if pgid != own:
+        if pgid != own and pgid not in spare:
             os.killpg(pgid, signal.SIGKILL)
     except OSError:
         pass
@@ -259,7 +259,7 @@ class Supervisor:
         ours = {w.proc.pid for w in self.workers}
         for pid in _children():
             if pid not in ours and pid not in self.known:
-                _kill_group(pid)
+                _kill_group(pid, spare=ours)
                 try:
                     os.waitpid(pid, os.WNOHANG)
                 except OSError:
