@@ -84,6 +84,8 @@ class TrustedExecute(Execute):
     """Execute with hidden tests judged outside the kernel, and recovery from dead or stuck kernels."""
 
     max_output_bytes = Integer(1_000_000, help="Per-cell output cap in bytes; the rest is dropped.").tag(config=True)
+    max_notebook_output_bytes = Integer(4_000_000, help="Whole-notebook output cap in bytes; the rest is dropped."
+                                        ).tag(config=True)
     max_restarts = Integer(4, help="Kernel restarts per notebook before the remaining cells are skipped.").tag(
         config=True)
     max_results_bytes = Integer(64 * 1024 * 1024, help="Largest hidden-test result output read back.").tag(config=True)
@@ -191,6 +193,15 @@ class TrustedExecute(Execute):
             return super().output(outs, msg, display_id, cell_index) if size <= self.max_results_bytes else None
         used = self._output_bytes.get(cell_index, 0)
         self._output_bytes[cell_index] = used + size
+        total = sum(self._output_bytes.values())
+        if total > self.max_notebook_output_bytes:
+            if total - size <= self.max_notebook_output_bytes:
+                outs.append(nbformat.v4.new_output(
+                    "stream", name="stderr", text=f"\n... output cut: the notebook printed more than "
+                                                  f"{self.max_notebook_output_bytes} bytes ...\n"))
+                add_note(self._notes, f"the notebook printed more than {self.max_notebook_output_bytes} bytes in "
+                                      f"all; output from cell {cell_index + 1} on was dropped")
+            return None
         if used + size > self.max_output_bytes:
             if used <= self.max_output_bytes:
                 outs.append(nbformat.v4.new_output(
