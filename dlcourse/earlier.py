@@ -152,6 +152,8 @@ def toolbox_source(names, folder=None):
                 done.add(free)
                 add_code(notebook.provides[free], notebook, chapter)
                 blocks.append(notebook.provides[free])
+            elif free in HOME:                  # one of your functions of another chapter
+                add(free, HOME[free])
 
     def add(name, chapter):
         if name in done:

@@ -127,3 +127,15 @@ def test_the_released_capstone_asks_for_the_learners_toolbox():
     assert "def " not in source, "the released toolbox cell must not restate any function"
     for name in earlier.CAPSTONE_TOOLBOX:
         assert name in source, f"the toolbox cell does not list {name}"
+
+
+def test_a_function_of_another_chapter_that_the_learner_calls_comes_along(tmp_path):
+    for chapter in ("01_losses", "07_batchnorm_dropout"):
+        shutil.copytree(FINISHED / chapter, tmp_path / chapter)
+    path = tmp_path / "07_batchnorm_dropout" / "07_batchnorm_dropout.ipynb"
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    cell = next(c for c in nb["cells"] if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") == "dropout_backward")
+    cell["source"] = "def dropout_backward(dout, mask):\n    return mse(dout, dout) + dout * mask\n"
+    path.write_text(json.dumps(nb), encoding="utf-8")
+    dropout_backward, = earlier.own_functions("dropout_backward", folder=tmp_path)
+    assert dropout_backward(np.ones(2), np.array([0.0, 2.0])).tolist() == [0.0, 2.0]
