@@ -36,10 +36,13 @@ c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedb
 # buttons): exchange/ inside the course for a class on one machine (git-ignored, hidden from grading
 # kernels). On a JupyterHub, point NBGRADER_EXCHANGE at the shared exchange (e.g. /srv/nbgrader/exchange).
 c.Exchange.root = os.environ.get("NBGRADER_EXCHANGE", os.path.join(ROOT, "exchange"))
-try:
-    os.makedirs(c.Exchange.root, exist_ok=True)
-except OSError:  # a read-only checkout: the exchange is simply unavailable, as nbgrader then says
-    pass
+if "NBGRADER_EXCHANGE" not in os.environ:
+    try:  # nbgrader's exchange is writable by every user of the machine (mode 777, as nbgrader sets it)
+        os.makedirs(c.Exchange.root, exist_ok=True)
+        if os.stat(c.Exchange.root).st_mode & 0o777 != 0o777:
+            os.chmod(c.Exchange.root, 0o777)
+    except OSError:  # a read-only checkout: the exchange is simply unavailable, as formgrader then says
+        pass
 
 # Formgrader's debug panel prints the whole loaded configuration, which includes the Jupyter
 # server's own (not JSON-serializable: the server log then warns on every page); nbgrader's

@@ -43,6 +43,7 @@ def test_exchange_is_inside_the_course_unless_a_hub_names_one(monkeypatch, tmp_p
     config = _load(monkeypatch)
     assert config.Exchange.root == os.path.join(str(ROOT), "exchange")
     assert os.path.isdir(config.Exchange.root)
+    assert os.stat(config.Exchange.root).st_mode & 0o777 == 0o777  # as nbgrader wants it, so it need not warn
     shared = tmp_path / "srv" / "exchange"
     assert _load(monkeypatch, NBGRADER_EXCHANGE=str(shared)).Exchange.root == str(shared)
-    assert shared.is_dir()
+    assert not shared.exists()  # a hub's exchange is the hub's to create

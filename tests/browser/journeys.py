@@ -139,7 +139,7 @@ def _close_success(page, message, timeout_ms=180_000):
 
 
 def instructor(page, server, course_root, submit, shot):
-    """Formgrader: no set-up warning -> generate 01 -> autograde a submission -> open its feedback.
+    """Formgrader: no set-up warning -> generate and release 01 -> autograde a submission -> its feedback.
 
     submit(): places a student's submission in the course's submitted/ folder (as collect would).
     """
@@ -155,6 +155,9 @@ def instructor(page, server, course_root, submit, shot):
     row.locator(".glyphicon-education").click()  # Generate (the student version)
     _close_success(page, "Successfully created the student version")
     assert (course_root / "course" / "01_losses" / "01_losses.ipynb").exists()
+    row.locator(".glyphicon-cloud-upload").click()  # Release, into the course's own exchange
+    _close_success(page, "Successfully released")
+    assert list((course_root / "exchange").glob("*/outbound/01_losses/01_losses.ipynb")), "nothing in the exchange"
 
     student_id = submit()
     page.goto(server.url("formgrader/manage_submissions/01_losses"))
