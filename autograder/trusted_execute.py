@@ -38,6 +38,7 @@ from autograder.hidden import companion_names, run_hidden, runs_in_kernel
 from autograder.notes import add_note, notes_cell, pop_notes
 from autograder.protocol.session import interpreter_source
 from autograder.protocol.wire import ProtocolError
+from autograder.reader_cells import cells_to_skip, run_reader_cells
 from autograder.restore_cells import HIDDEN_BLOCK
 from autograder.sandbox import isolation, kernels_isolated
 from dlcourse.checks.runner import CheckFailure
@@ -97,6 +98,9 @@ class TrustedExecute(Execute):
         self._notes = pop_notes(nb)
         self._restarts = 0
         self._skip = set()
+        # Cells for the reader (demos, figures; autograder.reader_cells) are not run, unless
+        # DLCOURSE_RUN_READER_CELLS=1: they get no outputs and are not replayed after a restart.
+        self._reader = set() if run_reader_cells() else cells_to_skip(nb)
         self._gave_up = False
         self._output_bytes = {}
         self._time_limit = int(os.environ.get("DLCOURSE_NOTEBOOK_TIMEOUT", "600"))
@@ -117,6 +121,10 @@ class TrustedExecute(Execute):
     # -- running cells -----------------------------------------------------------------------
     def preprocess_cell(self, cell, resources, index):
         if cell.cell_type != "code":
+            return cell, resources
+        if index in self._reader:
+            self._skip.add(index)
+            cell.outputs, cell.execution_count = [], None
             return cell, resources
         if self._gave_up:
             cell.outputs = [_error_output("NotRun", "not run: the kernel kept dying or hanging earlier in the notebook")]
