@@ -12,6 +12,9 @@ import time
 
 import numpy as np
 
+from autograder.mistakes import mlp as wrong
+from autograder.reference import mlp as R
+from dlcourse.checks.compare import agree, describe, matching_mistake, mismatch
 from dlcourse.checks.properties import mlp as P
 from dlcourse.checks.runner import CheckFailure
 
@@ -83,7 +86,77 @@ def _hidden_random_search(fn):
     P.random_search_properties(fn, seed=303, n_trials=40, n_many=800)
 
 
+# ---------------------------------------------------------------------------- train_mlp against the reference
+# A tiny problem (11 training rows in batches of 4, 4, 3; 7 validation rows) trained for a few
+# epochs with non-default hyperparameters; the learner's history, final parameters and restored
+# batch-norm statistics must equal the reference's (same rng calls, as the docstring prescribes:
+# initialization in MLP's order, then rng.permutation each epoch, dropout masks in the forward
+# pass) up to rounding. The best epoch of the batch-norm case is not the last, so restoring shows.
+STEP_CONFIGS = (
+    ("3 epochs, batches of 4, 4, 3, l2 0.05, cosine to lr_min 0.01, patience None",
+     {"hidden": (5,), "batch_size": 4, "epochs": 3, "lr": 0.05, "lr_min": 0.01, "l2": 0.05, "patience": None}),
+    ("batch norm, 4 epochs, batches of 4, 4, 3, lr 0.2, lr_min 0.02, l2 0.02, patience None (best epoch 1)",
+     {"hidden": (5,), "batch_size": 4, "epochs": 4, "lr": 0.2, "lr_min": 0.02, "l2": 0.02, "patience": None,
+      "batchnorm": True}),
+    ("dropout 0.25, two hidden layers, step schedule, l2 0.01, patience 2 (stops after 8 of 9 epochs)",
+     {"hidden": (6, 4), "batch_size": 4, "epochs": 9, "lr": 0.5, "l2": 0.01, "dropout": 0.25, "patience": 2,
+      "schedule": "step", "step_every": 2, "step_drop": 0.5}),
+)
+STEP_SEED = 0
+BN_STATISTICS = ("running_mean", "running_var")
+
+
+def tiny_problem(seed=STEP_SEED):
+    """(X_train (11, 3), y_train, X_val (7, 3), y_val) with the 3 classes in both sets."""
+    r = np.random.default_rng(seed)
+    X, y = r.normal(size=(11, 3)), np.r_[0, 1, 2, r.integers(0, 3, 8)].astype(np.int64)
+    X_val, y_val = r.normal(size=(7, 3)), np.r_[0, 1, 2, r.integers(0, 3, 4)].astype(np.int64)
+    return X, y, X_val, y_val
+
+
+def _trained(model, history):
+    """Plain data of a trained result: the history, the parameters and the batch-norm running statistics."""
+    bn = getattr(model, "bn_params", None)
+    if bn is not None:
+        bn = [{k: b[k] for k in BN_STATISTICS if k in b} if isinstance(b, dict) else b for b in bn]
+    return {"history": history, "params": getattr(model, "params", None), "bn_params": bn}
+
+
+def _train_tiny(fn, data, config, seed):
+    X, y, X_val, y_val = data
+    return fn(X, y, X_val, y_val, dict(config), np.random.default_rng(seed))
+
+
+def train_mlp_step_by_step(fn, configs=STEP_CONFIGS, seed=STEP_SEED):
+    """The learner's trainer must give the reference's history, parameters and restored state on a tiny problem.
+
+    A correct variant of ``wrong.ACCEPTED`` passes too; a failure names the known mistake it matches.
+    """
+    data = tiny_problem(seed)
+    for what, config in configs:
+        case = f"tiny problem, {what}"
+        got = P._call(fn, "train_mlp", case, X_train=data[0], y_train=data[1], X_val=data[2], y_val=data[3],
+                      config=dict(config), rng=np.random.default_rng(seed))
+        model, history, _ = P.check_history(got, case, config["epochs"])
+        got = _trained(model, history)
+        expected = _trained(*_train_tiny(R.train_mlp, data, config, seed))
+        if agree(got, expected) or any(agree(got, _trained(*_train_tiny(ok, data, config, seed)))
+                                       for ok in wrong.ACCEPTED["train_mlp"].values()):
+            continue
+        mistakes = {name: _trained(*_train_tiny(bad, data, config, seed))
+                    for name, bad in wrong.MISTAKES["train_mlp"].items()}
+        lines = [f"train_mlp, case '{case}': {mismatch(got, expected, where='the trained result')}",
+                 f"  config: {config}",
+                 f"  expected history: {describe(expected['history'])}",
+                 f"  got history:      {describe(got['history'])}"]
+        mistake = matching_mistake(got, mistakes)
+        if mistake:
+            lines.append(f"  Your output matches {mistake}.")
+        raise CheckFailure("\n".join(lines))
+
+
 def _hidden_train_mlp(fn):
+    train_mlp_step_by_step(fn)  # first: its failures name the mistake most precisely
     P.train_mlp_properties(fn, seed=404)
     train_mlp_on_digits(fn)
 

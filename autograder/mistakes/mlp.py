@@ -128,8 +128,19 @@ MISTAKES = {
 
 
 def _train(X_train, y_train, X_val, y_val, config, rng, *, restore=True, schedule=True, patience_ignored=False,
-           lr_last_step=False):
-    """The reference training loop with one thing done wrong (see the flags)."""
+           lr_last_step=False, schedule_steps="ceil", l2_grad=1.0, loss_penalty=True, val_penalty=True,
+           adam_reset=None, restore_bn=True, shuffle="every", batch_mean="weighted"):
+    """The reference training loop with one thing done wrong (see the flags).
+
+    schedule_steps: 'ceil' (ceil(n / batch_size) steps per epoch), 'floor' (n // batch_size), or
+    'epoch' (the cosine restarting every epoch); l2_grad: factor of the penalty's gradient 2 l2 W;
+    loss_penalty / val_penalty: the penalty in the reported train / validation loss;
+    adam_reset: None, 'moments' (m, v zeroed every epoch) or 't' (Adam's step count restarting every
+    epoch); restore_bn: restore the best epoch's batch-norm running statistics too;
+    shuffle: 'every' (a new permutation every epoch), 'once' (the same order every epoch), 'none',
+    or 'cumulative' (a fresh permutation applied to the previous epoch's order: also correct);
+    batch_mean: 'weighted' by batch size or 'plain' (each batch's loss counted once).
+    """
     R._check_rng(rng)
     cfg = R._full_config(config)
     X_train, y_train = R._check_xy(X_train, y_train, "train")
@@ -149,33 +160,51 @@ def _train(X_train, y_train, X_val, y_val, config, rng, *, restore=True, schedul
     model = R.MLP(params, bn_params, cfg)
     m = {key: np.zeros_like(val) for key, val in params.items()}
     v = {key: np.zeros_like(val) for key, val in params.items()}
-    total_steps = cfg["epochs"] * -(-n // cfg["batch_size"])
+    per_epoch = -(-n // cfg["batch_size"])
+    counted = max(1, n // cfg["batch_size"]) if schedule_steps == "floor" else per_epoch
+    total_steps = per_epoch if schedule_steps == "epoch" else cfg["epochs"] * counted
     history = {"train_loss": [], "val_loss": [], "val_acc": [], "lr": [], "best_epoch": None}
     patience = cfg["epochs"] if cfg["patience"] is None else (0 if patience_ignored else cfg["patience"])
     stopper = R.EarlyStopping(patience=patience, min_delta=cfg["min_delta"])
-    best_state, step = None, 0
+    best_state, step, order = None, 0, np.arange(n)
     for epoch in range(cfg["epochs"]):
-        rate = lambda s: R._learning_rate(cfg, s, epoch, total_steps) if schedule else cfg["lr"]  # noqa: B023
+        restart = epoch * per_epoch if schedule_steps == "epoch" else 0
+
+        def rate(s, epoch=epoch, restart=restart):
+            return R._learning_rate(cfg, s - restart, epoch, total_steps) if schedule else cfg["lr"]
+
         if not lr_last_step:
             history["lr"].append(rate(step))
-        order = rng.permutation(n)
-        loss_sum = 0.0
+        if shuffle == "every" or (shuffle == "once" and epoch == 0):
+            order = rng.permutation(n)
+        elif shuffle == "cumulative":
+            order = order[rng.permutation(n)]
+        if adam_reset == "moments":
+            m = {key: np.zeros_like(val) for key, val in params.items()}
+            v = {key: np.zeros_like(val) for key, val in params.items()}
+        loss_sum, epoch_start = 0.0, step
+        batch_losses = []
         for start in range(0, n, cfg["batch_size"]):
             idx = order[start:start + cfg["batch_size"]]
             logits, caches = model._forward(X_train[idx], training=True, rng=rng)
-            loss_sum += len(idx) * (R.softmax_cross_entropy(logits, y_train[idx]) + R.l2_penalty(model.kernels(), cfg["l2"]))
+            loss = R.softmax_cross_entropy(logits, y_train[idx])
+            loss += R.l2_penalty(model.kernels(), cfg["l2"]) if loss_penalty else 0.0
+            loss_sum += len(idx) * loss
+            batch_losses.append(loss)
             grads = model._backward(R.softmax_cross_entropy_grad(logits, y_train[idx]), caches)
             for i in range(1, L + 1):
-                grads[f"W{i}"] = grads[f"W{i}"] + R.l2_penalty_grad(params[f"W{i}"], cfg["l2"])
+                grads[f"W{i}"] = grads[f"W{i}"] + l2_grad * R.l2_penalty_grad(params[f"W{i}"], cfg["l2"])
             lr = rate(step)
             step += 1
+            t = step - epoch_start if adam_reset == "t" else step
             for key in params:
-                params[key], m[key], v[key] = R.adam_step(params[key], grads[key], m[key], v[key], step, lr=lr,
+                params[key], m[key], v[key] = R.adam_step(params[key], grads[key], m[key], v[key], t, lr=lr,
                                                           beta1=cfg["beta1"], beta2=cfg["beta2"], eps=cfg["adam_eps"])
         if lr_last_step:
             history["lr"].append(lr)
-        val_loss = model.loss(X_val, y_val)
-        history["train_loss"].append(loss_sum / n)
+        val_loss = model.loss(X_val, y_val) if val_penalty else R.softmax_cross_entropy(model.predict_logits(X_val),
+                                                                                          y_val)
+        history["train_loss"].append(loss_sum / n if batch_mean == "weighted" else float(np.mean(batch_losses)))
         history["val_loss"].append(val_loss)
         history["val_acc"].append(model.accuracy(X_val, y_val))
         stop = stopper.update(val_loss)
@@ -185,7 +214,9 @@ def _train(X_train, y_train, X_val, y_val, config, rng, *, restore=True, schedul
         if stop:
             break
     if restore and best_state is not None:
-        model.params, model.bn_params = best_state
+        model.params = best_state[0]
+        if restore_bn:
+            model.bn_params = best_state[1]
     return model, history
 
 
@@ -201,4 +232,27 @@ MISTAKES["train_mlp"] = {
     "a constant learning rate (config['schedule'] ignored)": _train_variant(schedule=False),
     "stopping at the first epoch without improvement (patience ignored)": _train_variant(patience_ignored=True),
     "history['lr'] holding each epoch's last rate instead of its first": _train_variant(lr_last_step=True),
+    "a cosine schedule over floor(n / batch_size) steps per epoch (the last, smaller batch not counted)":
+        _train_variant(schedule_steps="floor"),
+    "a cosine schedule restarting every epoch instead of running over all epochs":
+        _train_variant(schedule_steps="epoch"),
+    "no L2 term in the gradient (the penalty only in the reported loss)": _train_variant(l2_grad=0.0),
+    "l2 * W as the L2 gradient instead of 2 * l2 * W": _train_variant(l2_grad=0.5),
+    "train_loss without the L2 penalty": _train_variant(loss_penalty=False),
+    "val_loss without the L2 penalty (plain cross-entropy)": _train_variant(val_penalty=False),
+    "Adam's moments m, v reset to zero every epoch": _train_variant(adam_reset="moments"),
+    "Adam's step count t restarting at 1 every epoch": _train_variant(adam_reset="t"),
+    "restoring the best epoch's weights but not its batch-norm running statistics": _train_variant(restore_bn=False),
+    "the training set shuffled once, the same order every epoch": _train_variant(shuffle="once"),
+    "the training set never shuffled": _train_variant(shuffle="none"),
+    "train_loss the plain mean of the batch losses (a smaller last batch counted like a full one)":
+        _train_variant(batch_mean="plain"),
+}
+
+# Correct variants the hidden tests must accept (the docstring allows them): a new permutation
+# applied to the previous epoch's order (shuffling the data arrays, or an index array, in place).
+ACCEPTED = {
+    "train_mlp": {
+        "a fresh permutation of the previous epoch's order": _train_variant(shuffle="cumulative"),
+    },
 }

@@ -266,3 +266,40 @@ def test_train_mlp_with_batchnorm_or_dropout_on_digits(config):
     with _one_blas_thread():
         model, _ = M.train_mlp(X_tr, y_tr, X_va, y_va, config, np.random.default_rng(1))
     assert model.accuracy(X_te, y_te) >= DIGITS_MIN_ACCURACY
+
+
+# --------------------------------------------------------------------------- hidden tests: train_mlp step by step
+
+NEW_TRAINER_MISTAKES = [name for name in __import__("autograder.mistakes.mlp", fromlist=["MISTAKES"])
+                        .MISTAKES["train_mlp"] if name not in (
+                            "keeping the last epoch's weights instead of restoring the best epoch's",
+                            "a constant learning rate (config['schedule'] ignored)",
+                            "stopping at the first epoch without improvement (patience ignored)",
+                            "history['lr'] holding each epoch's last rate instead of its first")]
+
+
+def test_step_by_step_check_passes_the_reference_and_the_accepted_variants():
+    from autograder.cases import mlp as C
+    from autograder.mistakes import mlp as W
+
+    C.train_mlp_step_by_step(M.train_mlp)
+    for variant in W.ACCEPTED["train_mlp"].values():
+        C.train_mlp_step_by_step(variant)
+
+
+@pytest.mark.parametrize("mistake", NEW_TRAINER_MISTAKES)
+def test_hidden_tests_name_each_trainer_mistake(mistake):
+    from autograder.hidden import check_hidden
+    from autograder.mistakes import mlp as W
+    from dlcourse.checks.runner import CheckFailure
+
+    with pytest.raises(CheckFailure, match="matches " + __import__("re").escape(mistake)):
+        check_hidden(W.MISTAKES["train_mlp"][mistake], "train_mlp")
+
+
+def test_hidden_tests_accept_a_cumulative_reshuffle():
+    from autograder.hidden import check_hidden
+    from autograder.mistakes import mlp as W
+
+    for variant in W.ACCEPTED["train_mlp"].values():
+        check_hidden(variant, "train_mlp")
