@@ -12,11 +12,12 @@ import time
 
 import numpy as np
 
+from autograder.cases import Case, evaluate
 from autograder.mistakes import mlp as wrong
 from autograder.reference import mlp as R
 from dlcourse.checks.compare import agree, describe, matching_mistake, mismatch
 from dlcourse.checks.properties import mlp as P
-from dlcourse.checks.runner import CheckFailure
+from dlcourse.checks.runner import CheckFailure, run_case
 
 CHAPTER = "08_numpy_mlp_capstone"
 
@@ -80,9 +81,13 @@ def train_mlp_on_digits(fn, configs=DIGITS_CONFIGS, min_accuracy=DIGITS_MIN_TEST
 def _hidden_sample_log_uniform(fn):
     P.sample_log_uniform_properties(fn, seed=101)
     P.sample_log_uniform_properties(fn, seed=202, ranges=((1e-12, 1e-9), (1e3, 1e9), (0.9, 1.1)), n=40_000)
+    cases = _hidden_sample_cases(None)
+    draws_of_shape(fn, cases)
+    exact_cases(fn, "sample_log_uniform", cases)
 
 
 def _hidden_random_search(fn):
+    exact_cases(fn, "random_search", _hidden_search_cases(None))
     P.random_search_properties(fn, seed=303, n_trials=40, n_many=800)
 
 
@@ -159,6 +164,67 @@ def _hidden_train_mlp(fn):
     train_mlp_step_by_step(fn)  # first: its failures name the mistake most precisely
     P.train_mlp_properties(fn, seed=404)
     train_mlp_on_digits(fn)
+
+
+# ---------------------------------------------------------------------------- exact cases
+# The docstrings fix every draw: rng.uniform(log low, log high, size) for sample_log_uniform;
+# for random_search, dict order over the space, rng.uniform for 'uniform', floor(sample_log_uniform(
+# low, high + 1)) for 'int_log_uniform' and rng.integers for 'choice'. The search spaces below
+# have one parameter that draws (a one-value 'choice' takes nothing from the generator), so
+# any order of the draws gives the same trials; bowl_objective scores batch sizes 16 and 64
+# equally, so ties show whether they keep the trial order.
+SEARCH_SPACES = (
+    ("log_uniform lr on [1e-4, 1e-1]", {"lr": ("log_uniform", 1e-4, 1e-1)}, 30),
+    ("int_log_uniform batch_size on [16, 64] (16 and 64 tie)", {"lr": ("choice", [0.01]),
+                                                                "batch_size": ("int_log_uniform", 16, 64)}, 300),
+    ("int_log_uniform batch_size on [31, 33]", {"lr": ("choice", [0.01]), "batch_size": ("int_log_uniform", 31, 33)},
+     40),
+    ("uniform batch_size on [8, 128]", {"lr": ("choice", [0.01]), "batch_size": ("uniform", 8.0, 128.0)}, 30),
+)
+from dlcourse.checks.functions import bowl_objective  # noqa: E402 - a named test function, sent by name
+
+
+def _hidden_search_cases(rng):
+    return [Case(f"{what}, {n} trials of bowl_objective",
+                 {"objective": bowl_objective, "space": space, "n_trials": n, "rng": np.random.default_rng(500 + i)})
+            for i, (what, space, n) in enumerate(SEARCH_SPACES)]
+
+
+def _hidden_sample_cases(rng):
+    return [Case(f"size={size!r}", {"low": 1e-3, "high": 10.0, "rng": np.random.default_rng(600 + i), "size": size})
+            for i, size in enumerate((1, (1,), (1, 1), (3, 1), 0, (2, 0), None))]
+
+
+def exact_cases(fn, name, cases):
+    """Each case against the reference's output, a failure naming the mistake it matches.
+
+    Run from the custom checks, before the property checks, so that the most precise diagnosis comes first.
+    """
+    mistakes = wrong.MISTAKES.get(name, {})
+    for case in cases:
+        result = evaluate(case, getattr(R, name), mistakes)
+        run_case(fn, name, f"hidden: {case.name}", case.inputs, result.get("expected"), result.get("mistakes"))
+
+
+def draws_of_shape(fn, cases):
+    """sample_log_uniform with a size gives a float64 array of exactly that shape (size 1 and empty ones too).
+
+    All sizes are tried first, so that a failure names the mistake whose types and shapes match on every one.
+    """
+    cases = [c for c in cases if c.inputs["size"] is not None]
+    like = lambda out: (isinstance(out, np.ndarray), np.shape(out))  # noqa: E731
+    got = [P._call(fn, "sample_log_uniform", c.name, **c.inputs) for c in cases]
+    wanted = [(True, (c.inputs["size"],) if isinstance(c.inputs["size"], int) else tuple(c.inputs["size"]))
+              for c in cases]
+    bad = [i for i, (out, want) in enumerate(zip(got, wanted)) if like(out) != want]
+    if not bad:
+        return
+    named = [n for n, wrong_fn in wrong.MISTAKES["sample_log_uniform"].items()
+             if [like(evaluate(Case("", c.inputs), wrong_fn, {})["expected"]) for c in cases] == [like(g) for g in got]]
+    hint = f" Your output matches {named[0]}." if named else ""
+    i = bad[0]
+    raise CheckFailure(f"sample_log_uniform, case 'hidden: {cases[i].name}': returned {describe(got[i])}; expected a "
+                       f"float64 array of shape {wanted[i][1]}.{hint}")
 
 
 HIDDEN_CUSTOM = {

@@ -48,6 +48,16 @@ def _no_bound_check(low, high, rng, size=None):
     return float(draw) if size is None else draw
 
 
+def _float_for_size_one(low, high, rng, size=None):
+    draw = R.sample_log_uniform(low, high, rng, size)
+    return float(draw.item()) if size is not None and np.size(draw) == 1 else draw
+
+
+def _squeezed(low, high, rng, size=None):
+    draw = R.sample_log_uniform(low, high, rng, size)
+    return draw if size is None else np.squeeze(draw)
+
+
 def _global_numpy_rng(low, high, rng, size=None):
     draw = np.exp(np.random.uniform(np.log(low), np.log(high), size=size))
     return float(draw) if size is None else draw
@@ -62,6 +72,21 @@ def _rank(results):
         return (np.isnan(score), 0.0 if np.isnan(score) else -score, i)
 
     return [results[i] for i in sorted(range(len(results)), key=key)]
+
+
+def _int_log_uniform(spec, rng, *, end=1, to_int=np.floor):
+    """An int_log_uniform draw, to_int(sample_log_uniform(low, high + end)), kept in [low, high]."""
+    k = int(to_int(R.sample_log_uniform(spec[1], spec[2] + end, rng)))
+    return min(max(k, int(spec[1])), int(spec[2]))
+
+
+def _sampler_with(kind, draw):
+    """The reference sampler with the parameters of one kind drawn by ``draw(spec, rng)``."""
+    def sampler(space, rng):
+        return {name: draw(spec, rng) if spec[0] == kind else R._sample_one(name, spec, rng)
+                for name, spec in space.items()}
+
+    return sampler
 
 
 def _search(objective, space, n_trials, rng, *, order="best", sample_once=False, sampler=None):
@@ -80,6 +105,8 @@ def _search(objective, space, n_trials, rng, *, order="best", sample_once=False,
         return _rank(results)[::-1]
     if order == "naive":  # sorted() on raw scores: NaN compares False with everything
         return sorted(results, key=lambda r: r[1], reverse=True)
+    if order == "reversed_ties":  # sorted worst first, then reversed: equal scores come out last trial first
+        return _rank(results[::-1])
     if order == "only_best":
         return _rank(results)[:1]
     return results  # trial order
@@ -112,6 +139,8 @@ MISTAKES = {
         "ignoring size (always one number)": _ignores_size,
         "no ValueError for low <= 0": _no_bound_check,
         "drawing from np.random instead of the rng argument": _global_numpy_rng,
+        "a float instead of an array of shape (1,) when size asks for one draw": _float_for_size_one,
+        "the result squeezed (size=1 gives shape (), size=(3, 1) gives shape (3,))": _squeezed,
     },
     "random_search": {
         "results sorted worst first": _variant(order="worst"),
@@ -119,7 +148,19 @@ MISTAKES = {
         "parameters sampled once and reused in every trial": _variant(sample_once=True),
         "only the best trial returned": _variant(order="only_best"),
         "sorted() on raw scores, so a NaN score breaks the ranking": _variant(order="naive"),
+        "int_log_uniform drawn uniformly over the integers (rng.integers(low, high + 1))":
+            _variant(sampler=_sampler_with("int_log_uniform",
+                                           lambda spec, rng: int(rng.integers(spec[1], spec[2] + 1)))),
         "uniform (not log-uniform) sampling of the log-scale parameters": _variant(sampler=_uniform_sampler),
+        "equal scores in reverse trial order (ties must keep the order in which the trials ran)":
+            _variant(order="reversed_ties"),
+        "'uniform' parameters drawn log-uniformly":
+            _variant(sampler=_sampler_with("uniform", lambda spec, rng: R.sample_log_uniform(spec[1], spec[2], rng))),
+        "int_log_uniform as floor(sample_log_uniform(low, high)), so high is never drawn":
+            _variant(sampler=_sampler_with("int_log_uniform", lambda spec, rng: _int_log_uniform(spec, rng, end=0))),
+        "int_log_uniform rounded to the nearest integer instead of floored":
+            _variant(sampler=_sampler_with("int_log_uniform", lambda spec, rng: _int_log_uniform(spec, rng,
+                                                                                                   to_int=np.round))),
     },
 }
 

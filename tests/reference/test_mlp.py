@@ -303,3 +303,41 @@ def test_hidden_tests_accept_a_cumulative_reshuffle():
 
     for variant in W.ACCEPTED["train_mlp"].values():
         check_hidden(variant, "train_mlp")
+
+
+SEARCH_MISTAKES = [
+    ("sample_log_uniform", "a float instead of an array of shape (1,) when size asks for one draw"),
+    ("sample_log_uniform", "the result squeezed (size=1 gives shape (), size=(3, 1) gives shape (3,))"),
+    ("random_search", "equal scores in reverse trial order (ties must keep the order in which the trials ran)"),
+    ("random_search", "'uniform' parameters drawn log-uniformly"),
+    ("random_search", "int_log_uniform as floor(sample_log_uniform(low, high)), so high is never drawn"),
+    ("random_search", "int_log_uniform rounded to the nearest integer instead of floored"),
+    ("random_search", "int_log_uniform drawn uniformly over the integers (rng.integers(low, high + 1))"),
+    ("random_search", "uniform (not log-uniform) sampling of the log-scale parameters"),
+]
+
+
+@pytest.mark.parametrize("name,mistake", SEARCH_MISTAKES)
+def test_hidden_tests_name_each_search_mistake(name, mistake):
+    import re
+
+    from autograder.hidden import check_hidden
+    from autograder.mistakes import mlp as W
+    from dlcourse.checks.runner import CheckFailure
+
+    with pytest.raises(CheckFailure, match="matches " + re.escape(mistake)):
+        check_hidden(W.MISTAKES[name][mistake], name)
+
+
+def test_hidden_search_tests_accept_other_correct_rankings():
+    """A stable sort with reverse=True keeps ties in trial order too: correct, and accepted."""
+    from autograder.hidden import check_hidden
+
+    def random_search(objective, space, n_trials, rng):
+        if n_trials < 1:
+            raise ValueError("n_trials must be >= 1")
+        results = [(p, float(objective(dict(p)))) for p in (M.sample_params(space, rng) for _ in range(n_trials))]
+        finite = sorted([r for r in results if not np.isnan(r[1])], key=lambda r: r[1], reverse=True)
+        return finite + [r for r in results if np.isnan(r[1])]
+
+    check_hidden(random_search, "random_search")
