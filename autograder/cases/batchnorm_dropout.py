@@ -26,7 +26,7 @@ from autograder.hidden_backward import backward_check
 from autograder.reference import batchnorm_dropout as ref
 from dlcourse.checks.compare import agree
 from dlcourse.checks.properties import batchnorm_dropout as props
-from dlcourse.checks.runner import run_case
+from dlcourse.checks.runner import CheckFailure, call_learner, run_case
 
 CHAPTER = "07_batchnorm_dropout"
 
@@ -181,9 +181,45 @@ def _hidden_dropout_forward(fn):
     for shape, rate in [((1,), 0.3), ((5,), 0.9), ((2, 1), 0.05)]:
         x = rng.uniform(0.5, 1.5, size=shape)
         props.check_dropout_structure(fn, x, rate, np.random.default_rng(seed), f"hidden: shape {shape}, rate {rate}")
+    x = rng.normal(size=(3, 4))
+    returns_a_copy(fn, "dropout_forward", "training False: out is a copy of x",
+                   {"x": x, "rate": 0.5, "training": False, "rng": np.random.default_rng(seed)}, "x", "0",
+                   "x itself returned when training is False, not a copy (writing to out changes x)")
+
+
+def returns_a_copy(fn, name, case, inputs, argument, item, mistake):
+    """``fn(**inputs)`` (whose result, or its ``item``-th element, is documented as a copy of input ``argument``)
+    must not share memory with that input; the failure names ``mistake``.
+
+    Through the hidden-test protocol the interpreter reports which returned arrays may share memory
+    with which arguments (``fn.last_call_shares``); a function called directly is looked at here.
+    """
+    given = copy.deepcopy(inputs)
+    try:
+        got = call_learner(fn, name, f"hidden: {case}", given)
+    except CheckFailure:
+        raise
+    except Exception as err:  # noqa: BLE001 - the learner's code may raise anything
+        raise CheckFailure(f"{name}, case 'hidden: {case}': raised {type(err).__name__}: {err}") from None
+    shares = getattr(fn, "last_call_shares", None)
+    if shares is None:
+        part = got if item == "" else got[int(item)]
+        shares = [[item, argument]] if np.may_share_memory(part, given[argument]) else []
+    if [item, argument] in [list(s) for s in shares]:
+        what = "result" if item == "" else f"output {item}"
+        raise CheckFailure(f"{name}, case 'hidden: {case}': the returned {what} shares memory with the input "
+                           f"`{argument}` (documented as a copy): writing to one changes the other; return "
+                           f"{argument}.copy(). Your output matches {mistake}.")
+
+
+def _hidden_dropout_backward(fn):
+    dout = np.random.default_rng(props.seed_of("hidden:dropout_backward")).normal(size=(3, 4))
+    returns_a_copy(fn, "dropout_backward", "mask None: dx is a copy of dout", {"dout": dout, "mask": None}, "dout", "",
+                   "dout itself returned when mask is None, not a copy (writing to dx changes dout)")
 
 
 HIDDEN_CUSTOM = {
+    "dropout_backward": _hidden_dropout_backward,
     "batchnorm_forward": _hidden_batchnorm_forward,
     "layernorm_forward": _hidden_layernorm_forward,
     "dropout_forward": _hidden_dropout_forward,

@@ -15,6 +15,7 @@ How each is told apart from the reference on generic inputs:
 
 import numpy as np
 
+from autograder.reference import batchnorm_dropout as R
 from autograder.reference.batchnorm_dropout import batchnorm_backward, layernorm_backward
 
 
@@ -172,6 +173,15 @@ def _dropout_at_inference(x, rate, training, rng):
     return _dropout(x, rate, training, rng, always=True)
 
 
+def _dropout_no_copy(x, rate, training, rng):
+    out, mask = R.dropout_forward(x, rate, training, rng)
+    return (_f(x), None) if not training else (out, mask)
+
+
+def _dropout_bwd_no_copy(dout, mask):
+    return _f(dout) if mask is None else _f(dout) * _f(mask)
+
+
 def _dropout_bwd_unscaled(dout, mask):
     dout = _f(dout)
     return dout.copy() if mask is None else dout * (_f(mask) != 0)
@@ -211,9 +221,11 @@ MISTAKES = {
         "rate used as keep probability": _dropout_rate_is_keep,
         "survivors multiplied by (1 - rate) instead of divided by it": _dropout_multiply,
         "dropout applied even when training is False": _dropout_at_inference,
+        "x itself returned when training is False, not a copy (writing to out changes x)": _dropout_no_copy,
     },
     "dropout_backward": {
         "a backward pass without the 1/(1-rate) scaling": _dropout_bwd_unscaled,
         "dout passed through unchanged (the mask ignored)": _dropout_bwd_identity,
+        "dout itself returned when mask is None, not a copy (writing to dx changes dout)": _dropout_bwd_no_copy,
     },
 }

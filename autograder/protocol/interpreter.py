@@ -27,7 +27,9 @@ reported back under ``"callbacks"`` ``{tag: [[args, kwargs], ...]}``).
 
 Result (JSON): ``[outcome per step]`` where an outcome is ``{"ok": value}`` or
 ``{"raised": [[class names along the MRO], message]}``, plus optionally ``"after"`` (arguments
-the call changed in place), ``"warnings"`` ([[category names], message]) and ``"seconds"``.
+the call changed in place), ``"shares"`` (returned arrays that may share memory with an array
+argument: [[item of a returned tuple/list or "", argument index or name]]), ``"warnings"``
+([[category names], message]) and ``"seconds"``.
 A value that is not plain data (e.g. an instance of the learner's class) comes back as
 ``{"__obj__": slot, "type": [class names], "attrs": [[public attribute name, callable?]]}`` and stays in
 the kernel under ``slot`` for later steps.
@@ -167,6 +169,14 @@ def run(namespace, script_text):
                     value = (target or getattr(obj, step["name"]))(*args, **kwargs)
                 outcome["seconds"] = time.perf_counter() - start
             outcome["ok"] = to_wire(value, (index,))
+            # returned arrays (the value, or an item of a returned tuple/list) that may share memory with an
+            # array argument: [[item index or "", argument index or name], ...]
+            shares = [[str(p), str(k)] for p, part in (enumerate(value) if type(value) in (tuple, list)
+                                                       else [("", value)])
+                      for k, a in [*enumerate(args), *kwargs.items()]
+                      if isinstance(part, np.ndarray) and isinstance(a, np.ndarray) and np.may_share_memory(part, a)]
+            if shares:
+                outcome["shares"] = shares
             changed = {str(k): to_wire(v, (index, "after", str(k)))
                        for k, v in [(i, args[i]) for i in before if isinstance(i, int)]
                        + [(k, kwargs[k]) for k in before if isinstance(k, str)] if not same(before[k], v)}

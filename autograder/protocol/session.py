@@ -124,6 +124,12 @@ class LearnerFunction:
         """Seconds the learner's code took in the last call (measured where it ran)."""
         return self._session.last_seconds
 
+    @property
+    def last_call_shares(self):
+        """Which returned arrays of the last call may share memory with which array arguments, as the
+        interpreter reported it: [[item of a returned tuple/list or "", argument index or name], ...]."""
+        return self._session.last_shares
+
     def __deepcopy__(self, memo):
         return self
 
@@ -181,6 +187,7 @@ class Session:
         self.known = []  # (step key, outcome) of the last executed script
         self.memo = {}  # step key -> outcome (plain data only), from every executed script
         self.last_seconds = None
+        self.last_shares = []
 
     def function(self, global_name):
         return LearnerFunction(self, global_name, self.references.get(global_name))
@@ -243,6 +250,7 @@ class Session:
 
     def _replay(self, j, outcome, args, kwargs):
         self.last_seconds = outcome.get("seconds")
+        self.last_shares = outcome.get("shares", [])
         _reemit(outcome["warnings"])
         for where, value in outcome.get("after", {}).items():
             target = args[int(where)] if where.isdigit() and int(where) < len(args) else kwargs.get(where)

@@ -171,7 +171,8 @@ def decode_results(text, n_steps, make_object, max_chars):
     """[outcome per step] from the interpreter's JSON text; each outcome is a dict with
 
     ``ok`` (the returned value) or ``raised`` ((class names along the MRO, message)), and
-    ``after`` ({argument position or name: value}), ``callbacks`` ({tag: [(args, kwargs)]}), ``warnings`` ([(category names, message)]),
+    ``after`` ({argument position or name: value}), ``shares`` ([(returned item or "", argument position or
+    name)]: returned arrays that may share memory with an array argument), ``callbacks`` ({tag: [(args, kwargs)]}), ``warnings`` ([(category names, message)]),
     ``seconds`` (float or None). Raises :class:`ProtocolError` on anything malformed.
     """
     if not isinstance(text, str) or len(text) > max_chars:
@@ -200,6 +201,12 @@ def decode_results(text, n_steps, make_object, max_chars):
                 if not isinstance(after, dict):
                     raise ProtocolError("malformed changed arguments in the results")
                 outcome["after"] = {k: reader.value(v) for k, v in after.items()}
+                shares = item.get("shares", [])
+                if not (isinstance(shares, list) and len(shares) <= 10_000
+                        and all(isinstance(pair, list) and len(pair) == 2
+                                and all(isinstance(p, str) and len(p) <= 200 for p in pair) for pair in shares)):
+                    raise ProtocolError("malformed memory sharing in the results")
+                outcome["shares"] = [tuple(pair) for pair in shares]
             else:
                 raise ProtocolError("a step's outcome has neither a value nor an exception")
             callbacks = item.get("callbacks", {})

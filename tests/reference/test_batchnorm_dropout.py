@@ -327,6 +327,11 @@ def test_mistakes_cover_only_reference_functions():
 @pytest.mark.parametrize("fn,desc", _CASES, ids=[f"{f}: {d}" for f, d in _CASES])
 def test_each_mistake_differs_from_the_reference(fn, desc):
     mistake, reference = MISTAKES[fn][desc], getattr(BD, fn)
+    if (fn, desc) in COPY_MISTAKES:  # the reference's values, but the result is the input itself, not a copy
+        given = np.ones(3)
+        out = mistake(given, 0.5, False, None)[0] if fn == "dropout_forward" else mistake(given, None)
+        assert np.shares_memory(out, given)
+        return
     x, gamma, beta, dout = _bn_case(40, (8, 5))
     if fn == "batchnorm_forward":
         # out and the running statistics, in both modes, from non-default running statistics
@@ -354,3 +359,50 @@ def test_each_mistake_differs_from_the_reference(fn, desc):
             raise AssertionError(f"no generic input for {fn}")
         differs = not outputs_close(mistake(*args), reference(*args))
     assert differs, f"{fn} mistake {desc!r} gives the reference output on a generic input"
+
+
+# --------------------------------------------------------------------------- hidden tests: results documented as a copy
+
+COPY_MISTAKES = [
+    ("dropout_forward", "x itself returned when training is False, not a copy (writing to out changes x)"),
+    ("dropout_backward", "dout itself returned when mask is None, not a copy (writing to dx changes dout)"),
+]
+
+
+@pytest.mark.parametrize("name,mistake", COPY_MISTAKES)
+def test_hidden_tests_name_a_result_that_shares_memory_with_its_input(name, mistake):
+    import re
+
+    from autograder.hidden import check_hidden
+    from autograder.mistakes.batchnorm_dropout import MISTAKES
+    from dlcourse.checks.runner import CheckFailure
+
+    with pytest.raises(CheckFailure, match="shares memory with the input .*" + re.escape(mistake)):
+        check_hidden(MISTAKES[name][mistake], name)
+
+
+@pytest.mark.parametrize("name,mistake", COPY_MISTAKES)
+def test_the_copy_check_judges_a_function_called_directly_too(name, mistake):
+    from autograder.cases.batchnorm_dropout import HIDDEN_CUSTOM
+    from autograder.mistakes.batchnorm_dropout import MISTAKES
+    from dlcourse.checks.runner import CheckFailure
+
+    HIDDEN_CUSTOM[name](getattr(BD, name))
+    with pytest.raises(CheckFailure, match="shares memory"):
+        HIDDEN_CUSTOM[name](MISTAKES[name][mistake])
+
+
+def test_the_interpreter_reports_returned_arrays_that_share_memory_with_arguments():
+    import json
+
+    from autograder.protocol.session import local_executor
+    from autograder.protocol.wire import decode_results, encode
+
+    def f(a, b):
+        return a[1:], b.copy(), a
+
+    x = encode(np.arange(4.0), lambda v: None)
+    step = {"op": "call", "fn": "f", "args": [x], "kwargs": {"b": x}}
+    text = local_executor({"f": f})(json.dumps({"steps": [step]}))
+    (outcome,) = decode_results(text, 1, None, 10_000)
+    assert sorted(outcome["shares"]) == [("0", "0"), ("2", "0")]
