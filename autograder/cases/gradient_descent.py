@@ -100,6 +100,12 @@ def _numgrad_cases(rng):
                 cases.append(Case(f"{name}, shape {shape}, scale {scale:g}", {"f": f, "x": scale * rng.normal(size=shape)}))
     for h in (1e-3, 1e-6):
         cases.append(Case(f"log-cosh, h = {h:g}", {"f": log_cosh, "x": rng.normal(size=5), "h": h}))
+    # a large step changes the answer: for sum(x^3) the centred difference is 3 x^2 + h^2
+    for h in (0.5, 0.1):
+        cases.append(Case(f"sum(x^3), h = {h:g} (the estimate is 3 x^2 + h^2)", {"f": sum_of_cubes,
+                                                                                 "x": rng.normal(size=3), "h": h}))
+    cases.append(Case("sum(sin(x) x^2), shape (2, 2), h = 0.3", {"f": sin_product, "x": rng.normal(size=(2, 2)),
+                                                                  "h": 0.3}))
     cases.append(Case("quadratic form, 2-vector", {"f": quadratic, "x": rng.normal(size=2)}))
     cases.append(Case("Rosenbrock near (1, 1)", {"f": rosenbrock, "x": 1.0 + 0.1 * rng.normal(size=2)}))
     cases.append(Case("integer input x = [1, 2, 3]", {"f": sum_of_cubes, "x": _A([1, 2, 3])}))

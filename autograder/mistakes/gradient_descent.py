@@ -14,6 +14,7 @@ from autograder.reference.gradient_descent import (
     linear_regression_grad,
     linear_regression_loss,
     minibatch_indices,
+    numerical_gradient,
 )
 
 
@@ -61,6 +62,14 @@ def _numgrad_all_at_once(f, x, h=1e-5):
     xp = np.array(x, dtype=np.float64)
     d = (f(xp + h) - f(xp - h)) / (2 * h)
     return np.full_like(xp, d)
+
+
+def _numgrad_h_ignored(f, x, h=1e-5):
+    return numerical_gradient(f, x)
+
+
+def _numgrad_half_steps(f, x, h=1e-5):
+    return numerical_gradient(f, x, h / 2.0)
 
 
 # ------------------------------------------------------------------ loss and gradient
@@ -220,6 +229,8 @@ MISTAKES = {
             _numgrad_minus_from_plus,
         "all entries perturbed at once (one directional derivative copied everywhere)":
             _numgrad_all_at_once,
+        "h ignored (always the default step 1e-5)": _numgrad_h_ignored,
+        "x +- h/2 divided by h (a centred difference with half the step h)": _numgrad_half_steps,
     },
     "linear_regression_loss": {
         "the sum of squared errors instead of the mean": _loss_sum,

@@ -320,7 +320,8 @@ def _generic_call(name, impl):
     X, y = rng.normal(size=(5, 3)), rng.normal(size=5)
     w, b = rng.normal(size=3), 0.7
     if name == "numerical_gradient":
-        return impl(lambda z: float(np.sum(z**3) + z[0] * z[1]), np.array([0.5, -1.0, 2.0]), 1e-3)
+        # h = 0.1: large enough that a mistake about the step h changes the answer (by ~h^2)
+        return impl(lambda z: float(np.sum(z**3) + z[0] * z[1]), np.array([0.5, -1.0, 2.0]), 0.1)
     if name == "linear_regression_loss":
         return impl(X, y, w, b)
     if name == "linear_regression_grad":
@@ -360,3 +361,16 @@ def test_mistake_differs_from_reference(name, desc):
     got = _generic_call(name, MISTAKES[name][desc])
     # rtol 1e-4: a mistake must not be a near miss that a loosely toleranced check accepts
     assert not same_output(got, expected, rtol=1e-4), f"{name}: '{desc}' gives the reference output"
+
+
+@pytest.mark.parametrize("mistake", ["h ignored (always the default step 1e-5)",
+                                     "x +- h/2 divided by h (a centred difference with half the step h)"])
+def test_hidden_tests_use_a_step_h_that_changes_the_answer(mistake):
+    import re
+
+    from autograder.hidden import check_hidden
+    from autograder.mistakes.gradient_descent import MISTAKES
+    from dlcourse.checks.runner import CheckFailure
+
+    with pytest.raises(CheckFailure, match=r"(?s)h = 0\.5.*matches " + re.escape(mistake)):
+        check_hidden(MISTAKES["numerical_gradient"][mistake], "numerical_gradient")
