@@ -14,6 +14,7 @@ from autograder.cases import Case
 from autograder.mistakes.schedules import MISTAKES
 from autograder.reference.schedules import EarlyStopping, ReduceLROnPlateau
 from dlcourse.checks.properties.schedules import compare_traces, early_stopping_trace, plateau_trace
+from dlcourse.checks.compare import agree, describe, mismatch
 from dlcourse.checks.runner import CheckFailure
 
 CHAPTER = "04_learning_rate_schedules"
@@ -267,6 +268,7 @@ def _hidden_early_stopping(cls):
         compare_traces(got, expected, {k: v for k, v in mistakes.items() if v is not None}, header, losses, "early")
     _expect_errors(cls, "EarlyStopping", [((), {"patience": -1}), ((), {"min_delta": -0.5})],
                    update=((), {}, [np.ones(3), "high"]))
+    check_attributes(cls, "EarlyStopping")
 
 
 def _hidden_plateau(cls):
@@ -283,6 +285,7 @@ def _hidden_plateau(cls):
         compare_traces(got, expected, {k: v for k, v in mistakes.items() if v is not None}, header, losses, "plateau")
     _expect_errors(cls, "ReduceLROnPlateau", [((0.1,), {"factor": 1.5}), ((0.1,), {"factor": 0.0}), ((-1.0,), {})],
                    update=((0.1,), {}, [np.ones(2), "high"]))
+    check_attributes(cls, "ReduceLROnPlateau")
 
 
 def _quiet_trace(driver, cls, *args):
@@ -310,6 +313,70 @@ def _expect_errors(cls, name, constructions, update):
         except Exception as err:  # noqa: BLE001
             raise CheckFailure(f"hidden: {what}: expected a ValueError, but it raised {type(err).__name__}: {err}") from None
         raise CheckFailure(f"hidden: {what}: expected a ValueError for this bad input (keep the given validation lines)")
+
+
+# ----------------------------------------------------------------------------- hidden: the documented attributes
+# The docstrings name attributes beyond what update returns: EarlyStopping's best (None before the
+# first update), best_epoch (0 before any) and wait; ReduceLROnPlateau's lr, best (None before the
+# first update) and wait (Keras semantics: once lr sits at min_lr nothing is cut and wait keeps
+# counting). They are read before the first update and after every update, past the first stop.
+ATTRIBUTES = {"EarlyStopping": ("best", "best_epoch", "wait"), "ReduceLROnPlateau": ("lr", "best", "wait")}
+ATTRIBUTE_SEQUENCES = {
+    "EarlyStopping": [
+        ((), {"patience": 2, "min_delta": 0.0}, [1.0, 0.8, 0.9, 0.95, 0.97, 0.7, 0.9, 0.9]),
+        ((), {"patience": 0, "min_delta": 0.1}, [2.0, 1.95, 1.5, 1.6]),
+    ],
+    "ReduceLROnPlateau": [
+        ((1.0,), {"factor": 0.5, "patience": 1, "min_delta": 0.0, "min_lr": 0.25}, [1.0] + [1.1] * 8 + [0.5, 0.6]),
+        ((0.05,), {"factor": 0.5, "patience": 2, "min_delta": 0.0, "min_lr": 0.05}, [1.0, 1.1, 1.2, 1.3, 1.4, 1.5]),
+    ],
+}
+
+
+def attribute_trace(cls, name, args, kwargs, losses):
+    """[{attribute: value}]: the documented attributes before any update, then after each update."""
+    def read(obj):
+        values = {}
+        for attr in ATTRIBUTES[name]:
+            try:
+                values[attr] = getattr(obj, attr)
+            except AttributeError:
+                values[attr] = "<missing>"
+        return values
+
+    obj = cls(*args, **kwargs)
+    trace = [read(obj)]
+    for value in losses:
+        obj.update(value)
+        trace.append(read(obj))
+    return trace
+
+
+def check_attributes(cls, name):
+    """The learner's class must hold the reference's documented attributes at every point of each sequence."""
+    reference = {"EarlyStopping": EarlyStopping, "ReduceLROnPlateau": ReduceLROnPlateau}[name]
+    for args, kwargs, losses in ATTRIBUTE_SEQUENCES[name]:
+        call = ", ".join([*map(repr, args), *(f"{k}={v!r}" for k, v in kwargs.items())])
+        header = f"hidden: {name}({call}), val_loss {losses}"
+        try:
+            got = attribute_trace(cls, name, args, kwargs, losses)
+        except CheckFailure:
+            raise
+        except Exception as err:  # noqa: BLE001 - the learner's code may raise anything
+            raise CheckFailure(f"{header}: raised {type(err).__name__}: {err}") from None
+        expected = attribute_trace(reference, name, args, kwargs, losses)
+        for i, (got_values, want) in enumerate(zip(got, expected)):
+            reason = mismatch(got_values, want, where="attributes")
+            if reason is None:
+                continue
+            what = "before the first update" if i == 0 else f"after update {i - 1} (val_loss {losses[i - 1]:g})"
+            lines = [f"{header}: {what}: {reason}", f"  expected: {describe(want)}", f"  got:      {describe(got_values)}"]
+            traces = {n: _quiet_trace(attribute_trace, wrong, name, args, kwargs, losses)
+                      for n, wrong in MISTAKES[name].items()}
+            named = [n for n, trace in traces.items() if trace is not None and agree(trace, got)]
+            if named:
+                lines.append(f"  Your class behaves like {named[0]}.")
+            raise CheckFailure("\n".join(lines))
 
 
 HIDDEN_CUSTOM = {

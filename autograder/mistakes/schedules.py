@@ -249,6 +249,29 @@ class _PlateauRelativeDelta(ReduceLROnPlateau):
         return self.best is None or value < self.best * (1 - self.min_delta)
 
 
+class _EarlyStoppingBestInf(EarlyStopping):
+    """best = inf before the first update (documented: None); the decisions are the same."""
+
+    def __init__(self, patience=5, min_delta=0.0):
+        super().__init__(patience, min_delta)
+        self.best = float("inf")
+
+
+class _PlateauWaitResetAtFloor(ReduceLROnPlateau):
+    """wait reset to 0 once it reaches patience even when lr sits at min_lr and nothing is cut."""
+
+    def update(self, val_loss):
+        lr = super().update(val_loss)
+        if self.wait >= self.patience:  # only possible at the floor: a cut resets wait already
+            self.wait = 0
+        return lr
+
+
+# Mistakes in a documented attribute only (the decisions and rates are right): the visible checks
+# trace what update returns, the hidden ones the attributes too (autograder.cases.schedules).
+ATTRIBUTE_ONLY = ("best = inf before the first update (documented: None)",
+                  "wait reset to 0 at min_lr although nothing is cut (Keras keeps counting)")
+
 MISTAKES = {
     "step_decay": {
         "step decay with the epoch counted from 1": _step_from_1,
@@ -295,6 +318,7 @@ MISTAKES = {
         "early stopping that compares with the previous epoch instead of the best":
             _EarlyStoppingVsPrevious,
         "early stopping with a 1-based best_epoch": _EarlyStoppingOneBasedEpoch,
+        "best = inf before the first update (documented: None)": _EarlyStoppingBestInf,
     },
     "ReduceLROnPlateau": {
         "a plateau schedule without the min_lr floor": _PlateauNoFloor,
@@ -305,5 +329,6 @@ MISTAKES = {
             _PlateauPatiencePlusOne,
         "a plateau schedule with a relative min_delta (best * (1 - min_delta))":
             _PlateauRelativeDelta,
+        "wait reset to 0 at min_lr although nothing is cut (Keras keeps counting)": _PlateauWaitResetAtFloor,
     },
 }

@@ -25,6 +25,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
+from autograder.cases.schedules import ATTRIBUTE_SEQUENCES, attribute_trace
 from autograder.mistakes.schedules import MISTAKES
 from autograder.reference.schedules import (
     EarlyStopping,
@@ -338,6 +339,11 @@ def test_mistake_differs_from_reference(name, desc):
     expected = np.array(_generic_call(name, REFERENCE[name]), dtype=np.float64)
     got = np.array(_generic_call(name, MISTAKES[name][desc]), dtype=np.float64)
     assert got.shape == expected.shape
+    if name in ATTRIBUTE_SEQUENCES and np.allclose(got, expected, rtol=1e-4, atol=0):
+        # a mistake in a documented attribute only (its decisions are right): the attribute trace shows it
+        assert any(attribute_trace(MISTAKES[name][desc], name, *seq) != attribute_trace(REFERENCE[name], name, *seq)
+                   for seq in ATTRIBUTE_SEQUENCES[name]), f"{name}: '{desc}' has the reference's attributes"
+        return
     assert not np.allclose(got, expected, rtol=1e-4, atol=0), (
         f"{name}: '{desc}' gives the reference output")
 
@@ -348,3 +354,16 @@ def test_generic_reference_outputs_are_as_designed():
     lrs = _generic_call("ReduceLROnPlateau", ReduceLROnPlateau)
     assert lrs[:5] == [1.0] * 5 and lrs[5] == 0.5 and lrs[7] == 0.25 and lrs[9] == 0.2
     assert math.isclose(min(lrs), 0.2)
+
+
+@pytest.mark.parametrize("name,desc", [("EarlyStopping", "best = inf before the first update (documented: None)"),
+                                       ("ReduceLROnPlateau",
+                                        "wait reset to 0 at min_lr although nothing is cut (Keras keeps counting)")])
+def test_hidden_tests_trace_the_documented_attributes(name, desc):
+    import re
+
+    from autograder.hidden import check_hidden
+    from dlcourse.checks.runner import CheckFailure
+
+    with pytest.raises(CheckFailure, match="behaves like " + re.escape(desc)):
+        check_hidden(MISTAKES[name][desc], name)
