@@ -8,6 +8,9 @@ Prints, for N copies of a submission (the solution, as a correct student would h
   pays once per submission;
 
 with the wall time per submission, the speed-up, the ratio to the floor, and peak memory.
+``--one-worker`` also grades the class with one worker, for the parallel command's own speed-up
+(target: at least :data:`SPEEDUP_TARGET` on 2 workers). Reader cells (autograder.reader_cells)
+are skipped as in real grading, unless ``DLCOURSE_RUN_READER_CELLS=1``. Nothing is asserted.
 """
 
 import argparse
@@ -22,6 +25,9 @@ from autograder.corpus import build_corpus
 from autograder.course_dir import CourseDir
 
 
+SPEEDUP_TARGET = 1.9
+
+
 def _children_peak_mib():
     return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 
@@ -29,7 +35,7 @@ def _children_peak_mib():
 def floor_seconds(chapter, repeats=3):
     """Median wall time to start a sandboxed grading kernel and run the chapter's set-up imports."""
     import nbformat
-    from jupyter_client.manager import start_new_kernel
+    from jupyter_client.manager import KernelManager
 
     from autograder import grading_env
     from autograder.release import solution_path
@@ -41,7 +47,12 @@ def floor_seconds(chapter, repeats=3):
     with tempfile.TemporaryDirectory() as cwd:
         for _ in range(repeats):
             start = time.perf_counter()
-            km, kc = start_new_kernel(kernel_name=grading_env.KERNEL_NAME, cwd=cwd, startup_timeout=60)
+            # as nbgrader_config.py configures grading kernels: the sandboxed kernel has IPC sockets only
+            km = KernelManager(kernel_name=grading_env.KERNEL_NAME, transport="ipc", ip=grading_env.ipc_prefix())
+            km.start_kernel(cwd=cwd)
+            kc = km.client()
+            kc.start_channels()
+            kc.wait_for_ready(timeout=60)
             kc.execute_interactive(setup, timeout=120, output_hook=lambda msg: None)
             times.append(time.perf_counter() - start)
             kc.stop_channels()
@@ -65,6 +76,7 @@ def main(argv=None):
     parser.add_argument("--n", type=int, default=100, help="submissions (default 100)")
     parser.add_argument("--workers", type=int, default=os.cpu_count())
     parser.add_argument("--skip-stock", action="store_true", help="only the parallel command and the floor")
+    parser.add_argument("--one-worker", action="store_true", help="also the parallel command with one worker")
     args = parser.parse_args(argv)
     os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
 
@@ -79,8 +91,14 @@ def main(argv=None):
             stock.autograde(args.chapter)
             results["stock nbgrader autograde (sequential)"] = time.perf_counter() - start
             stock_peak = _children_peak_mib()
-        parallel = make_class(Path(tmp) / "parallel", args.chapter, args.n)
         from autograder.grade_class import grade_class
+
+        if args.one_worker:
+            single = make_class(Path(tmp) / "single", args.chapter, args.n)
+            start = time.perf_counter()
+            grade_class(args.chapter, single.root, workers=1, feedback=False, quiet=True)
+            results["grade_class, 1 worker"] = time.perf_counter() - start
+        parallel = make_class(Path(tmp) / "parallel", args.chapter, args.n)
 
         start = time.perf_counter()
         grade_class(args.chapter, parallel.root, workers=args.workers, feedback=False, quiet=True)
@@ -92,12 +110,15 @@ def main(argv=None):
     for label, seconds in results.items():
         per = seconds / args.n
         print(f"| {label:<40} | {seconds:9.1f} | {per:18.2f} | {per / floor:7.2f} |")
-    if len(results) == 2:
-        (_, stock_s), (_, par_s) = results.items()
-        print(f"speed-up of the parallel command: {stock_s / par_s:.2f}x")
+    par_s = results[f"grade_class, {args.workers} workers"]
+    if not args.skip_stock:
+        print(f"speed-up of the parallel command over stock: {results['stock nbgrader autograde (sequential)'] / par_s:.2f}x")
         print(f"peak memory of the largest process: stock {stock_peak:.0f} MiB, parallel {parallel_peak:.0f} MiB")
     else:
         print(f"peak memory of the largest process: {parallel_peak:.0f} MiB")
+    if args.one_worker:
+        print(f"speed-up of {args.workers} workers over 1: {results['grade_class, 1 worker'] / par_s:.2f}x "
+              f"(target at least {SPEEDUP_TARGET}x)")
     return 0
 
 

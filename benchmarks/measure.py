@@ -2,6 +2,11 @@
 
     python -m benchmarks.measure execute 01_losses
     python -m benchmarks.measure autograde 01_losses
+    python -m benchmarks.measure autograde 01_losses 2   # two submissions in one invocation
+    python -m benchmarks.measure floor 01_losses
+
+``autograde`` skips the chapter's reader cells (autograder.reader_cells) unless
+``DLCOURSE_RUN_READER_CELLS=1``; ``floor`` is a fresh grading kernel plus the chapter's imports.
 
 Peak memory is the largest resident set of this process or any process it waited for
 (the notebook kernel included), from getrusage: what a 2 GB Binder would have to hold.
@@ -28,23 +33,31 @@ def execute(chapter):
     return seconds
 
 
-def autograde(chapter):
-    """Wall time of ``nbgrader autograde`` for one submission (the solution), release excluded."""
+def autograde(chapter, n=1):
+    """Wall time of one ``nbgrader autograde`` of ``n`` submissions (the solution), release excluded."""
     from autograder.course_dir import CourseDir
     from autograder.release import solution_path
 
     with tempfile.TemporaryDirectory() as tmp:
         course = CourseDir(tmp)
         course.release(chapter)
-        course.submit("student", chapter, solution_path(chapter))
+        for i in range(n):
+            course.submit(f"student{i}", chapter, solution_path(chapter))
         start = time.perf_counter()
-        course.autograde(chapter)
+        course.autograde(chapter, f"--RestoreStructure.release_directory={course.root / 'course'}")
         return time.perf_counter() - start
 
 
+def floor(chapter):
+    """Median wall time to start a sandboxed grading kernel and run the chapter's set-up cell."""
+    from benchmarks.grade_class import floor_seconds
+
+    return floor_seconds(chapter)
+
+
 def main(argv):
-    what, chapter = argv
-    seconds = {"execute": execute, "autograde": autograde}[what](chapter)
+    what, chapter, *n = argv
+    seconds = {"execute": execute, "autograde": autograde, "floor": floor}[what](chapter, *map(int, n))
     print(json.dumps({"what": what, "chapter": chapter, "seconds": round(seconds, 2), "peak_mib": round(_peak_mib())}))
 
 
