@@ -2,9 +2,11 @@
 
 Every graded function here draws random numbers, so there are no stored input/output
 cases: the visible checks are the property checks of ``dlcourse.checks.properties.mlp``,
-and the hidden tests run the same properties with other seeds and larger samples, plus,
-for ``train_mlp``, real training on the offline handwritten digits with a stated test
-accuracy reached within a stated time.
+and the hidden tests run the same properties with other seeds and larger samples, plus
+exact comparisons with the reference where the docstrings fix every draw (the shapes of
+sample_log_uniform, each kind of random_search's space and its tie order; train_mlp step by
+step on a tiny problem), and, for ``train_mlp``, real training on the offline handwritten
+digits with a stated test accuracy reached within a stated time.
 """
 
 import contextlib
@@ -198,7 +200,7 @@ def _hidden_sample_cases(rng):
 def exact_cases(fn, name, cases):
     """Each case against the reference's output, a failure naming the mistake it matches.
 
-    Run from the custom checks, before the property checks, so that the most precise diagnosis comes first.
+    Run from the custom checks, in the order that makes a failure's diagnosis most precise.
     """
     mistakes = wrong.MISTAKES.get(name, {})
     for case in cases:
