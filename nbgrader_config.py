@@ -27,7 +27,9 @@ c = get_config()  # noqa: F821 - provided by traitlets when nbgrader loads this 
 c.CourseDirectory.root = ROOT
 c.CourseDirectory.source_directory = "solutions"
 c.CourseDirectory.release_directory = "course"
-c.CourseDirectory.db_url = "sqlite:///" + os.path.join(ROOT, "gradebook.db")
+# The gradebook: gradebook.db in the course, or a shared PostgreSQL database for a class graded on
+# several machines (DLCOURSE_DB_URL=postgresql://...; docs/grading.md, "A class larger than one machine").
+c.CourseDirectory.db_url = os.environ.get("DLCOURSE_DB_URL") or "sqlite:///" + os.path.join(ROOT, "gradebook.db")
 c.CourseDirectory.course_id = "dl-training"
 # Data files and figures beside a notebook travel with it; caches and checkpoints do not.
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", ".*"]

@@ -25,6 +25,11 @@ but built so that no submission can break the batch or another student's grade:
   gradebook row when the unanswered-notebook fallback could be graded). Re-running grades new,
   changed and failed submissions only, so an interrupted run resumes; ``--force`` regrades
   everyone. A submission is regraded as a whole, so nothing is counted twice.
+- **Several runs share a class.** Runs on one chapter (on several hosts sharing the course
+  directory and a PostgreSQL gradebook, ``--db-url``) grade a submission only after claiming it
+  (:mod:`autograder.claims`), write the ledger under a lock, re-reading and merging it, and wait
+  for the submissions that another run is grading, so each is graded once and every run ends
+  with the whole class. Each run lists what it graded in ``grading/journal/<chapter>/<host>-<pid>.jsonl``.
 - progress is shown while it runs and a summary table is printed at the end.
 """
 
@@ -37,6 +42,7 @@ import multiprocessing
 import multiprocessing.connection
 import os
 import signal
+import socket
 import stat
 import sys
 import tempfile
@@ -241,12 +247,13 @@ class Supervisor:
     A worker that dies, is stopped or passes ``deadline`` seconds on one job is killed with its
     process group and replaced, and ``on_failure(job, phrase)`` is called. Both callbacks return
     the job to run next in place of the one they were given (run before the others), or None.
+    ``take(job)``, when given, is asked just before a job is sent; a job it refuses is dropped.
     """
 
-    def __init__(self, workers, args, deadline, on_result, on_failure):
+    def __init__(self, workers, args, deadline, on_result, on_failure, take=None):
         self.context = multiprocessing.get_context("spawn")
         self.size, self.args, self.deadline = workers, args, deadline
-        self.on_result, self.on_failure = on_result, on_failure
+        self.on_result, self.on_failure, self.take = on_result, on_failure, take
         self.workers, self.known, self.failed_starts = [], set(), 0
 
     def _spawn(self):
@@ -313,6 +320,10 @@ class Supervisor:
             if not queue:
                 break
             job = queue.popleft()
+            while self.take is not None and not self.take(job):
+                job = queue.popleft() if queue else None
+                if job is None:
+                    return
             try:
                 worker.send(job)
             except OSError:
@@ -386,14 +397,30 @@ def _walk(folder):
 
 
 class Ledger:
-    """What happened to each submission (``graded`` or ``failed`` with the reason), saved atomically."""
+    """What happened to each submission (``graded`` or ``failed`` with the reason), saved atomically.
+
+    Several runs may share it: each :meth:`record` re-reads the file under a lock and writes it
+    back with the one entry changed, so no run loses another's entries.
+    """
 
     def __init__(self, path):
         self.path = Path(path)
+        self.entries = {}
+        self.reload()
+
+    def _lock(self):
+        from autograder.claims import locked
+
+        return locked(self.path.with_name(self.path.name + ".lock"))
+
+    def reload(self):
+        """Read the entries that every run has recorded so far."""
         try:
-            self.entries = json.loads(self.path.read_text()) if self.path.exists() else {}
-        except ValueError:
-            self.entries = {}
+            entries = json.loads(self.path.read_text()) if self.path.exists() else {}
+        except (ValueError, OSError):
+            entries = {}
+        self.entries = entries if isinstance(entries, dict) else {}
+        return self.entries
 
     def done(self, student, print_):
         """True when this exact submission was graded (failed ones are retried)."""
@@ -401,11 +428,13 @@ class Ledger:
         return bool(entry) and entry.get("fingerprint") == print_ and entry.get("status") == "graded"
 
     def record(self, student, **entry):
-        self.entries[student] = entry
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(self.entries, indent=1, sort_keys=True))
-        os.replace(tmp, self.path)
+        with self._lock():
+            self.reload()
+            self.entries[student] = entry
+            tmp = self.path.with_name(f"{self.path.name}.{socket.gethostname()}-{os.getpid()}.tmp")
+            tmp.write_text(json.dumps(self.entries, indent=1, sort_keys=True))
+            os.replace(tmp, self.path)
 
 
 def _release_path(course_root, chapter):
@@ -417,20 +446,26 @@ def _release_path(course_root, chapter):
 
 
 def ensure_assignment(course_root, db_url, chapter):
-    """Make sure the gradebook knows the assignment (stock generate_assignment records it)."""
+    """Make sure the gradebook knows the assignment (stock generate_assignment records it).
+
+    Under a lock in the course directory: two runs starting together record it once.
+    """
     from nbgrader.api import Gradebook, MissingEntry
 
-    with Gradebook(db_url) as gb:
-        try:
-            if gb.find_assignment(chapter).notebooks:
-                return
-        except MissingEntry:
-            pass
-    from autograder.course_dir import CourseDir
+    from autograder.claims import locked
 
-    course = CourseDir(course_root)
-    course.db_url = db_url
-    course.nbgrader("generate_assignment", chapter, "--force")
+    with locked(Path(course_root) / "grading" / f"{chapter}.setup.lock"):
+        with Gradebook(db_url) as gb:
+            try:
+                if gb.find_assignment(chapter).notebooks:
+                    return
+            except MissingEntry:
+                pass
+        from autograder.course_dir import CourseDir
+
+        course = CourseDir(course_root)
+        course.db_url = db_url
+        course.nbgrader("generate_assignment", chapter, "--force")
 
 
 def list_students(submitted, chapter):
@@ -485,14 +520,48 @@ def _failure_phrase(phrases):
 
 
 class _Batch:
-    """The bookkeeping of one run: attempts, fallbacks, ledger entries, progress.
+    """The bookkeeping of one run: claims, attempts, fallbacks, ledger entries, progress.
 
     Both callbacks return the job to run next in place of the one they were given, or None.
     """
 
-    def __init__(self, ledger, prints, progress, attempts):
+    def __init__(self, ledger, prints, progress, attempts, claims=None, journal=None):
         self.ledger, self.prints, self.progress, self.attempts = ledger, prints, progress, attempts
         self.failures = collections.defaultdict(list)
+        self.claims, self.journal = claims, journal
+        self.seen = {s: dict(e) for s, e in ledger.entries.items()}  # the ledger when this run started
+        self.elsewhere = set()  # submissions that another run was grading when this one came to them
+
+    def settled_elsewhere(self, student):
+        """True when another run has recorded this exact submission since this run started."""
+        entry = self.ledger.entries.get(student)
+        return bool(entry) and entry.get("fingerprint") == self.prints[student] and (
+            entry.get("status") == "graded" or entry != self.seen.get(student))
+
+    def take(self, job):
+        """Claim the submission before it is graded; False when another run has it or has graded it."""
+        student = job["student"]
+        if self.claims is None or student in self.claims.held:
+            return True
+        if not self.claims.take(student):
+            self.elsewhere.add(student)
+            return False
+        self.elsewhere.discard(student)
+        self.ledger.reload()
+        if self.settled_elsewhere(student):
+            self.claims.release(student)
+            return False
+        if self.journal is not None:
+            self.journal.parent.mkdir(parents=True, exist_ok=True)
+            with open(self.journal, "a") as handle:
+                handle.write(json.dumps({"student": student, "fingerprint": self.prints[student],
+                                         "started": time.time()}) + "\n")
+        return True
+
+    def _record(self, student, **entry):
+        self.ledger.record(student, **entry, by=f"{socket.gethostname()}-{os.getpid()}")
+        if self.claims is not None:
+            self.claims.release(student)
 
     def on_result(self, job, result):
         student, fallback = job["student"], job.get("fallback")
@@ -505,7 +574,7 @@ class _Batch:
             entry["error"] = fallback
             if not result["ok"]:
                 entry["error"] += f"; the unanswered notebook could not be graded either ({result['error']})"
-        self.ledger.record(student, **entry)
+        self._record(student, **entry)
         self.progress.update(last=student, ok=status == "graded")
         return None
 
@@ -514,8 +583,8 @@ class _Batch:
         self.failures[student].append(phrase)
         if job.get("fallback") is not None:
             reason = job["fallback"] + f"; grading the unanswered notebook failed too (the worker {phrase})"
-            self.ledger.record(student, fingerprint=self.prints[student], status="failed", seconds=0.0,
-                               notes=[reason], error=reason)
+            self._record(student, fingerprint=self.prints[student], status="failed", seconds=0.0,
+                         notes=[reason], error=reason)
             self.progress.update(last=student, ok=False)
             return None
         if len(self.failures[student]) < self.attempts:
@@ -523,14 +592,40 @@ class _Batch:
         return dict(job, fallback=_failure_phrase(self.failures[student]))
 
 
+def default_db_url(course_root):
+    """``DLCOURSE_DB_URL`` (a shared PostgreSQL gradebook, as nbgrader_config.py reads it) or the course's gradebook.db."""
+    return os.environ.get("DLCOURSE_DB_URL") or f"sqlite:///{Path(course_root) / 'gradebook.db'}"
+
+
+def _wait_for_others(batch, claims, students, poll=2.0):
+    """Wait until no other run holds a claim on ``students``; those left unsettled (a run that
+    stopped, or a claim gone stale) are returned to be graded here."""
+    left = set(students)
+    while left:
+        batch.ledger.reload()
+        for student in list(left):
+            if batch.settled_elsewhere(student):
+                left.discard(student)
+            elif claims.owner(student) is None or claims.stale(student):
+                return sorted(left)
+        if left:
+            time.sleep(poll)
+    return []
+
+
 def grade_class(chapter, course_root=ROOT, db_url=None, workers=None, force=False, feedback=True, quiet=False,
                 deadline=None):
-    """Grade every ``submitted/<student>/<chapter>`` under ``course_root``; return the summary rows."""
+    """Grade every ``submitted/<student>/<chapter>`` under ``course_root``; return the summary rows.
+
+    Other runs on the same chapter and course directory may run at the same time (other hosts
+    sharing it, with the gradebook on PostgreSQL): the submissions are split between the runs.
+    """
+    from autograder.claims import Claims
     from dlcourse.progress import ProgressBar
 
     course_root = Path(course_root).resolve()
     os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
-    db_url = db_url or f"sqlite:///{course_root / 'gradebook.db'}"
+    db_url = db_url or default_db_url(course_root)
     workers = workers or max(1, os.cpu_count() or 1)
     deadline = deadline or SUBMISSION_TIMEOUT
     submitted = course_root / "submitted"
@@ -546,11 +641,21 @@ def grade_class(chapter, course_root=ROOT, db_url=None, workers=None, force=Fals
               f"{len(todo)} to grade with {workers} workers", file=sys.stderr)
 
     progress = ProgressBar(len(todo), desc=f"grading {chapter}", enabled=not quiet, file=sys.stderr)
-    batch = _Batch(ledger, prints, progress, ATTEMPTS)
+    claims = Claims(course_root / "grading" / "claims" / chapter)
+    journal = course_root / "grading" / "journal" / chapter / f"{socket.gethostname()}-{os.getpid()}.jsonl"
+    batch = _Batch(ledger, prints, progress, ATTEMPTS, claims, journal)
     supervisor = Supervisor(workers, (str(course_root), db_url, chapter, str(release)), deadline,
-                            batch.on_result, batch.on_failure)
-    supervisor.run([{"student": s, "feedback": feedback} for s in todo])
+                            batch.on_result, batch.on_failure, take=batch.take)
+    claims.start_heartbeat()
+    try:
+        while todo:
+            supervisor.run([{"student": s, "feedback": feedback} for s in todo])
+            todo = _wait_for_others(batch, claims, sorted(batch.elsewhere))
+    finally:
+        claims.stop_heartbeat()
+        claims.release_all()
     progress.close()
+    ledger.reload()
     rows = summary_rows(db_url, chapter, students, ledger)
     if not quiet:
         print_summary(rows)
@@ -564,8 +669,12 @@ def main(argv=None):
     parser.add_argument("--force", action="store_true", help="regrade every submission, not only new or changed ones")
     parser.add_argument("--no-feedback", action="store_true", help="skip generating feedback HTML")
     parser.add_argument("--root", default=str(ROOT), help="nbgrader course directory (default: this repository)")
+    parser.add_argument("--db-url", default=None,
+                        help="the gradebook, e.g. postgresql://grader@dbhost/dlcourse "
+                             "(default: $DLCOURSE_DB_URL, else gradebook.db in the course directory)")
     args = parser.parse_args(argv)
-    rows = grade_class(args.chapter, args.root, workers=args.workers, force=args.force, feedback=not args.no_feedback)
+    rows = grade_class(args.chapter, args.root, db_url=args.db_url, workers=args.workers, force=args.force,
+                       feedback=not args.no_feedback)
     return 0 if all(r[1] is not None for r in rows) else 1
 
 
