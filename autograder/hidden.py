@@ -13,9 +13,11 @@ computed on the same inputs, and a failure names the known mistake the output ma
 
 One implementation, two places the learner's code runs. Every hidden check, case-based
 (``HIDDEN``) or custom (``HIDDEN_CUSTOM``: classes, RNG statistics, training functions, Keras
-models), runs through :class:`autograder.protocol.session.Session`: the check's calls of the
+models, pipelines and policies), runs through :class:`autograder.protocol.session.Session`: the check's calls of the
 learner's code become a script of steps (data), an interpreter performs them and returns plain
-data, and the check judges that data here.
+data, and the check judges that data here. Keras objects cross as data too: a check's model
+is made in the kernel from its config and weights, a learner's model comes back as its config
+and weights and is judged here rebuilt (:mod:`autograder.protocol.keras_objects`).
 
 - :func:`check_hidden` runs the interpreter in the current process (an author executing a
   solution notebook, the test suite).
@@ -102,24 +104,10 @@ def learner_namespace(fn, name):
     return namespace
 
 
-# Chapters whose hidden checks still need the learner's objects next to them (Keras models handed
-# between the check and the learner's functions): not yet expressed as scripts of calls. Grading
-# runs them in the kernel (see autograder.trusted_execute); everything else runs as scripts.
-IN_KERNEL_TOPICS = ("keras_training", "gpu_lab")
-
-
-def runs_in_kernel(name):
-    """True when the hidden tests of ``name`` are not yet expressed as scripts of calls."""
-    return find_topic(name)[0] in IN_KERNEL_TOPICS
-
-
 def check_hidden(fn, name=None, only_custom=False):
     """Run the hidden tests of graded function ``name`` (default ``fn.__name__``) on ``fn``, in-process,
     through the same scripts and judges as grading uses. Raises CheckFailure on a failure."""
     name = name or fn.__name__
-    if runs_in_kernel(name):
-        _check_of(name, only_custom)(fn)
-        return
     run_hidden(name, local_executor(learner_namespace(fn, name)), only_custom=only_custom,
                extra_globals=companion_names(name))
 

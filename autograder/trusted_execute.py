@@ -22,10 +22,8 @@ What it adds to stock nbgrader's ``Execute``:
   in the student's feedback.
 """
 
-import glob
 import os
 import re
-import shutil
 import time
 
 import nbformat
@@ -34,7 +32,7 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbgrader.preprocessors import Execute
 from traitlets import Bool, Integer
 
-from autograder.hidden import companion_names, run_hidden, runs_in_kernel
+from autograder.hidden import companion_names, run_hidden
 from autograder.notes import add_note, notes_cell, pop_notes
 from autograder.protocol.session import interpreter_source
 from autograder.protocol.wire import ProtocolError
@@ -56,20 +54,6 @@ def __dlc_hidden_run():
     space["serve"](globals(), {script!r}, {mime!r})
 __dlc_hidden_run()
 del __dlc_hidden_run
-"""
-
-
-_KERAS_IN_KERNEL = """
-import sys as __dlc_sys
-__dlc_sys.path.insert(0, {path!r})
-try:
-    from autograder.hidden import check_hidden as __dlc_check
-    __dlc_check({variable}, {name!r})
-finally:
-    __dlc_sys.path.remove({path!r})
-    for __dlc_key in [k for k in __dlc_sys.modules if k == "autograder" or k.startswith("autograder.")]:
-        del __dlc_sys.modules[__dlc_key]
-    del __dlc_sys
 """
 
 
@@ -108,12 +92,7 @@ class TrustedExecute(Execute):
         if not kernels_isolated():
             add_note(self._notes, f"this notebook was graded unisolated, without the kernel sandbox ({isolation()[1]}): "
                                   "its code could read and change files outside its own folder")
-        self._workdir = (resources or {}).get("metadata", {}).get("path") or os.getcwd()
-        try:
-            nb, resources = super().preprocess(nb, resources, km)
-        finally:
-            for leftover in glob.glob(os.path.join(self._workdir, ".dlc-*")):
-                shutil.rmtree(leftover, ignore_errors=True) if os.path.isdir(leftover) else os.remove(leftover)
+        nb, resources = super().preprocess(nb, resources, km)
         if self._notes:
             nb.cells.insert(0, notes_cell(self._notes))
         return nb, resources
@@ -222,9 +201,6 @@ class TrustedExecute(Execute):
     # -- hidden tests --------------------------------------------------------------------------
     def _run_hidden(self, cell, index, name, variable):
         try:
-            if runs_in_kernel(name):
-                self._keras_in_kernel(name, variable, index)
-                return
             run_hidden(name, lambda script: self._execute_script(script, index), variable,
                        extra_globals=companion_names(name))
         except CheckFailure as failure:
@@ -236,21 +212,6 @@ class TrustedExecute(Execute):
         except Exception as err:  # noqa: BLE001 - whatever happens, this cell must not get the points
             cell.outputs.append(_error_output("HiddenTestFailure", f"the hidden tests of {name} could not be "
                                                                    f"judged ({type(err).__name__}: {err})"))
-
-    def _keras_in_kernel(self, name, variable, index):
-        """The Keras chapters' hidden tests, not yet expressed as scripts: run in the kernel from a copy
-        of this package that exists only while they run (see ``autograder.hidden.IN_KERNEL_TOPICS``)."""
-        folder = os.path.join(self._workdir, f".dlc-grader-{os.getpid()}-{index}")
-        shutil.copytree(os.path.dirname(os.path.abspath(__file__)), os.path.join(folder, "autograder"),
-                        ignore=shutil.ignore_patterns("__pycache__", "kernels", "*.pyc"))
-        shadow = nbformat.v4.new_code_cell(_KERAS_IN_KERNEL.format(path=folder, variable=variable, name=name))
-        try:
-            self._execute_detached(shadow, index)
-        finally:
-            shutil.rmtree(folder, ignore_errors=True)
-        errors = [o for o in shadow.outputs if o.get("output_type") == "error"]
-        if errors:
-            raise CheckFailure(f"{errors[0].get('ename')}: {errors[0].get('evalue')}")
 
     def _execute_script(self, script, index):
         """Run the interpreter on ``script`` in the kernel; return the text of its ONE result output."""

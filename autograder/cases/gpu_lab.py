@@ -109,18 +109,32 @@ def render_stored():
 
 
 # ---------------------------------------------------------------------------- hidden custom
+def _kernel():
+    from autograder.protocol import keras_objects
+
+    return keras_objects
+
+
+def _pipelines(fn):
+    """make_dataset as the inspections call it: run in the kernel, its dataset read there pass by pass."""
+    return lambda **kwargs: _kernel().mirror_dataset(fn, fn(**kwargs))
+
+
 def hidden_make_dataset(fn):
+    """The hidden tests of make_dataset. ``fn`` is the learner's function as the protocol's session
+    gives it; the dataset stays in the kernel and every pass over it comes back as arrays."""
     props = _props()
     name = "make_dataset"
-    props.inspect_evaluation_pipeline(fn, name, "hidden: evaluation, 23 examples, batches of 5", 23, 5)
-    props.inspect_evaluation_pipeline(fn, name, "hidden: evaluation, 7 examples, one batch of 10", 7, 10)
-    props.inspect_training_pipeline(fn, name, "hidden: training, 50 examples, batches of 7", 50, 7)
-    props.inspect_shuffle_reach(fn, name, "hidden: training, 300 examples, batches of 16", 300, 16)
+    learner = _pipelines(fn)
+    props.inspect_evaluation_pipeline(learner, name, "hidden: evaluation, 23 examples, batches of 5", 23, 5)
+    props.inspect_evaluation_pipeline(learner, name, "hidden: evaluation, 7 examples, one batch of 10", 7, 10)
+    props.inspect_training_pipeline(learner, name, "hidden: training, 50 examples, batches of 7", 50, 7)
+    props.inspect_shuffle_reach(learner, name, "hidden: training, 300 examples, batches of 16", 300, 16)
     case = "hidden: 10 images of shape (4, 4, 2), batches of 4"
     x = np.random.default_rng(0).uniform(size=(10, 4, 4, 2)).astype(np.float32)
     y = np.arange(10)
     for training in (True, False):
-        batches = props.epoch(fn(x=x, y=y, batch_size=4, training=training))
+        batches = props.epoch(learner(x=x, y=y, batch_size=4, training=training))
         shapes = [xb.shape for xb, _ in batches]
         if shapes != [(4, 4, 4, 2), (4, 4, 4, 2), (2, 4, 4, 2)]:
             props.fail(name, case, f"training={training}: batch shapes {shapes}, expected (4, 4, 4, 2) twice "
@@ -140,18 +154,40 @@ def _image_problem(n, seed):
     return x, y
 
 
+def _builder(fn, name, case, weights=True, policy=None):
+    """build_cnn called in the kernel (under the global dtype ``policy`` when given, restored
+    right after), giving a local model rebuilt from its config (and weights)."""
+    kernel = _kernel()
+
+    def build(**kwargs):
+        if policy is None:
+            return kernel.mirror_model(fn(**kwargs), name, case, weights)
+        before = kernel.kernel_policy(fn, policy)
+        try:
+            return kernel.mirror_model(fn(**kwargs), name, case, weights)
+        finally:
+            kernel.kernel_policy(fn, before)
+
+    return build
+
+
 def hidden_build_cnn(fn):
+    """The hidden tests of build_cnn: the learner's model is built in the kernel and judged here,
+    rebuilt from its config and weights (see :mod:`autograder.protocol.keras_objects`)."""
     props = _props()
     keras = props._keras()
     name = "build_cnn"
     for i, (shape, k) in enumerate([((28, 28, 1), 10), ((32, 32, 3), 5), ((9, 9, 2), 3)]):
         x = props.inputs((2, *shape), 20 + i)
-        props.inspect_cnn(fn, name, f"hidden: input_shape={shape}, num_classes={k}", shape, k,
-                          cnn_expectation(shape, k, 20 + i, x))
-    props.inspect_cnn_mixed(fn, name, "hidden: input_shape=(16, 16, 3) under mixed_float16", (16, 16, 3), 6)
+        case = f"hidden: input_shape={shape}, num_classes={k}"
+        props.inspect_cnn(_builder(fn, name, case), name, case, shape, k, cnn_expectation(shape, k, 20 + i, x))
+    case = "hidden: input_shape=(16, 16, 3) under mixed_float16"
+    props.inspect_cnn_mixed(_builder(fn, name, case, policy="mixed_float16"), name, case, (16, 16, 3), 6)
     case = "hidden: 12 Adam steps on 16 images of two easy classes"
     keras.utils.set_random_seed(0)
-    model = fn(input_shape=(8, 8, 1), num_classes=2)
+    model = _builder(fn, name, case, weights=False)(input_shape=(8, 8, 1), num_classes=2)
+    if not isinstance(model, keras.Model):
+        props.fail(name, case, f"expected a keras.Model, got {type(model).__name__}")
     model.compile(optimizer=keras.optimizers.Adam(1e-2),
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     x, y = _image_problem(16, 0)
@@ -160,31 +196,68 @@ def hidden_build_cnn(fn):
         props.fail(name, case, f"the training loss went from {losses[0]:.4f} to {losses[-1]:.4f}")
 
 
+def _switching(fn, start_policy):
+    """enable_mixed_precision() as the inspection calls it: the kernel's global policy is set to
+    ``start_policy``, the learner's function runs there, the policy it leaves is read and set
+    here too (the inspection reads it here, then restores its own), and the kernel's is restored."""
+    kernel = _kernel()
+    keras = _props()._keras()
+
+    def switch():
+        before = kernel.kernel_policy(fn, start_policy)
+        try:
+            got = fn()
+        finally:
+            now = kernel.kernel_policy(fn, before)
+        keras.mixed_precision.set_global_policy(now)
+        return got
+
+    return switch
+
+
 def hidden_enable_mixed_precision(fn):
     props = _props()
     name = "enable_mixed_precision"
-    props.inspect_mixed_precision(fn, name, "hidden: starting from float32", "float32")
-    props.inspect_mixed_precision(fn, name, "hidden: starting from mixed_bfloat16", "mixed_bfloat16")
+    for start in ("float32", "mixed_bfloat16"):
+        props.inspect_mixed_precision(_switching(fn, start), name, f"hidden: starting from {start}", start)
+
+
+def _timing(fn, in_kernel=None):
+    """measure_throughput(model, data, steps) as the inspection calls it: the model is sent into
+    the kernel (compiled), the batches as arrays (or ``in_kernel``, a dataset already there);
+    ``last_call_seconds`` is how long the learner's call took there."""
+    kernel = _kernel()
+
+    def measure(model, data, steps):
+        sent = in_kernel if in_kernel is not None else [tuple(b) for b in getattr(data, "batches", data)]
+        value = fn(model=kernel.send(fn, model, compiled=True), data=sent, steps=steps)
+        measure.last_call_seconds = fn.last_call_seconds
+        return value
+
+    return measure
 
 
 def hidden_measure_throughput(fn):
     props = _props()
     name = "measure_throughput"
-    props.inspect_throughput(fn, name, "hidden: 25 steps, batches of 96, a list of 3 batches",
+    props.inspect_throughput(_timing(fn), name, "hidden: 25 steps, batches of 96, a list of 3 batches",
                              props.TimedBatches(props.throughput_batches(3, 96, 1)), 25, 96)
     if props._keras().backend.backend() == "tensorflow":
         import tensorflow as tf
 
         ref = _reference()
         batches = props.throughput_batches(12, 32, 2)
-        dataset = tf.data.Dataset.from_tensor_slices((np.concatenate([b[0] for b in batches]),
-                                                      np.concatenate([b[1] for b in batches]))).batch(32)
+        x, y = np.concatenate([b[0] for b in batches]), np.concatenate([b[1] for b in batches])
+        dataset = tf.data.Dataset.from_tensor_slices((x, y)).batch(32)
         props.epoch(dataset)  # tf.data builds its iterator machinery on the first pass: not the learner's cost
-        props.inspect_throughput(fn, name, "hidden: 10 steps on a tf.data pipeline of 12 batches of 32", dataset, 10,
-                                 32, timer=lambda model: ref.measure_throughput(model, dataset, 10))
+        remote = _kernel().send_dataset(fn, x, y, 32)
+        fn.session.iterate(remote, len(batches))  # the same warm-up, in the kernel
+        props.inspect_throughput(_timing(fn, remote), name, "hidden: 10 steps on a tf.data pipeline of 12 batches "
+                                 "of 32", dataset, 10, 32, timer=lambda model: ref.measure_throughput(model, dataset, 10))
     case = "hidden: steps = 0"
     try:
-        fn(model=props.throughput_model(), data=props.throughput_batches(2, 8), steps=0)
+        fn(model=_kernel().send(fn, props.throughput_model(), compiled=True), data=props.throughput_batches(2, 8),
+           steps=0)
     except ValueError:
         return
     except Exception as err:  # noqa: BLE001

@@ -206,7 +206,21 @@ HIDDEN_MLP_CONFIGS = [
 ]
 
 
+def _kernel():
+    from autograder.protocol import keras_objects
+
+    return keras_objects
+
+
+def _builder(fn, name, case, weights=True):
+    """Calls of the learner's builder in the kernel, giving a local model rebuilt from its config."""
+    return lambda **kwargs: _kernel().mirror_model(fn(**kwargs), name, case, weights)
+
+
 def hidden_build_mlp(fn):
+    """The hidden tests of build_mlp. ``fn`` is the learner's builder as the protocol's session
+    gives it: it is called in the kernel, and the model it returns is judged here, rebuilt from
+    its config and weights (see :mod:`autograder.protocol.keras_objects`)."""
     props = _props()
     ref = _reference()
     name = "build_mlp"
@@ -220,7 +234,7 @@ def hidden_build_mlp(fn):
             out = mlp_logits(wrong, kwargs, seed, x)
             if out is not None and out.shape == logits.shape and not props.close(out, logits):
                 mistakes[key] = out
-        model = props.inspect_mlp(fn, name, case, kwargs, mlp_params(kwargs),
+        model = props.inspect_mlp(_builder(fn, name, case), name, case, kwargs, mlp_params(kwargs),
                                   dict(seed=seed, x=x, logits=logits, mistakes=mistakes))
         if kwargs.get("dropout_rate", 0) > 0:
             a = props.numpy_out(model(x, training=True))
@@ -240,12 +254,16 @@ def _separable(n, d, k, seed):
 
 
 def _hidden_mlp_learns(fn):
-    """A few Adam steps on a separable toy problem lower the loss."""
+    """A few Adam steps on a separable toy problem lower the loss (the learner's architecture,
+    initialized here with a fixed seed)."""
     props = _props()
     keras = props._keras()
     name, case = "build_mlp", "hidden: 20 Adam steps on a separable toy problem"
     keras.utils.set_random_seed(0)
-    model = fn(input_dim=5, num_classes=3, hidden_units=(16,), dropout_rate=0.1, l2=1e-4, batchnorm=True)
+    model = _builder(fn, name, case, weights=False)(input_dim=5, num_classes=3, hidden_units=(16,), dropout_rate=0.1,
+                                                    l2=1e-4, batchnorm=True)
+    if not isinstance(model, keras.Model):
+        props.fail(name, case, f"expected a keras.Model, got {type(model).__name__}")
     model.compile(optimizer=keras.optimizers.Adam(0.01),
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     x, y = _separable(48, 5, 3, 1)
@@ -258,18 +276,42 @@ def _hidden_mlp_learns(fn):
                                "lowers it by far more than 30% here")
 
 
+def _compiling(fn, name, case):
+    """compile_for_classification(model, learning_rate) as the inspections call it: the model is
+    sent into the kernel, the learner's function compiles it there, and its compile config is
+    applied here to the check's model (returned when the learner returned the model it was given)."""
+    kernel = _kernel()
+
+    def compile_here(model, learning_rate):
+        remote = kernel.send(fn, model)
+        returned = fn(model=remote, learning_rate=learning_rate)
+        config = remote.get_compile_config()
+        if config is not None:
+            try:
+                model.compile_from_config(config)
+            except Exception as err:  # noqa: BLE001
+                _props().fail(name, case, f"the model's compile settings could not be used here "
+                                          f"({type(err).__name__}: {str(err)[:300]}); compile with Keras's own "
+                                          "optimizer, loss and metric")
+        if isinstance(returned, kernel.RemoteObject):
+            return model if fn.session.identical(returned, remote) else kernel.stand_in(returned)
+        return returned
+
+    return compile_here
+
+
 def hidden_compile(fn):
     props = _props()
     keras = props._keras()
     name = "compile_for_classification"
     expected = compile_expectations()
     for i, (d_in, k, lr) in enumerate([(5, 3, 0.02), (3, 3, 3e-4), (8, 3, 1e-3)]):
+        case = f"hidden: a linear model {d_in} -> {k}, learning_rate={lr}"
         model = props._tiny_linear_model(d_in, k, 10 + i)
-        props.inspect_compiled(fn, name, f"hidden: a linear model {d_in} -> {k}, learning_rate={lr}", model, lr,
-                               expected)
+        props.inspect_compiled(_compiling(fn, name, case), name, case, model, lr, expected)
     case = "hidden: learning_rate = 0"
     try:
-        fn(model=props._tiny_linear_model(3, 3, 0), learning_rate=0.0)
+        fn(model=_kernel().send(fn, props._tiny_linear_model(3, 3, 0)), learning_rate=0.0)
     except ValueError:
         pass
     except Exception as err:  # noqa: BLE001
@@ -278,8 +320,10 @@ def hidden_compile(fn):
         props.fail(name, case, "expected a ValueError for a learning rate <= 0")
     case = "hidden: fit for 5 epochs on a separable toy problem"
     keras.utils.set_random_seed(0)
-    model = fn(model=keras.Sequential([keras.Input((4,)), keras.layers.Dense(8, activation="relu"),
-                                       keras.layers.Dense(3)]), learning_rate=0.05)
+    model = _compiling(fn, name, case)(keras.Sequential([keras.Input((4,)), keras.layers.Dense(8, activation="relu"),
+                                                         keras.layers.Dense(3)]), 0.05)
+    if not isinstance(model, keras.Model) or model.optimizer is None:
+        props.fail(name, case, "return the model you were given, compiled")
     x, y = _separable(60, 4, 3, 2)
     history = model.fit(x, y, epochs=5, batch_size=20, verbose=0).history
     acc = next((history[k] for k in ("accuracy", "acc", "sparse_categorical_accuracy") if k in history), None)
@@ -291,8 +335,30 @@ def hidden_compile(fn):
 
 def hidden_make_callbacks(fn):
     props = _props()
+    kernel = _kernel()
     for patience in (2, 3, 10, 1, 5):
-        props.inspect_callbacks(fn, "make_callbacks", f"hidden: patience={patience}", patience)
+        props.inspect_callbacks(lambda **kwargs: kernel.mirror_callbacks(fn(**kwargs)), "make_callbacks",
+                                f"hidden: patience={patience}", patience)
+
+
+def _stepping(fn, model, optimizer):
+    """train_step(model, optimizer, loss_fn, x, y) as the inspections call it: model, optimizer and
+    loss are sent into the kernel once, the learner's step runs there, and after every call the
+    kernel model's weights and the optimizer's step count are copied onto the check's objects."""
+    kernel = _kernel()
+    keras = _props()._keras()
+    remote = [kernel.send(fn, model, compiled=True), kernel.send(fn, optimizer),
+              kernel.send(fn, keras.losses.SparseCategoricalCrossentropy(from_logits=True))]
+
+    def step_here(model, optimizer, loss_fn, x, y):
+        loss = fn(model=remote[0], optimizer=remote[1], loss_fn=remote[2], x=x, y=y)
+        weights = remote[0].get_weights()
+        iterations = kernel.to_array(remote[1].iterations)
+        model.set_weights(weights)
+        optimizer.iterations.assign(iterations)
+        return kernel.to_array(loss)
+
+    return step_here
 
 
 def hidden_train_step(fn):
@@ -313,13 +379,14 @@ def hidden_train_step(fn):
         model, x, y = props.train_step_setup(**setup)
         before = [props.numpy_out(w) for w in model.weights]
         optimizer = optimizer_factory()
-        losses, after = props.run_train_steps(fn, name, case, model, optimizer, x, y, steps)
+        losses, after = props.run_train_steps(_stepping(fn, model, optimizer), name, case, model, optimizer, x, y,
+                                              steps)
         props.diagnose_train_step(name, case, model, optimizer, before, after, losses, expected_losses,
                                   expected_weights, mistakes, steps)
     case = "hidden: 15 Adam steps lower the loss"
     model, x, y = props.train_step_setup(seed=13, l2=1e-3)
     optimizer = _adam()
-    losses, _ = props.run_train_steps(fn, name, case, model, optimizer, x, y, 15)
+    losses, _ = props.run_train_steps(_stepping(fn, model, optimizer), name, case, model, optimizer, x, y, 15)
     if not losses[-1] < 0.8 * losses[0]:
         props.fail(name, case, f"the loss went from {losses[0]:.4f} to {losses[-1]:.4f}")
 

@@ -17,7 +17,19 @@ Step kinds (``op``):
   global ``name`` (a function, or a class: constructing it);
 - ``method``:  ``{"op": "method", "obj": slot, "name": attr, "args", "kwargs"}``: call a method of
   an object an earlier step returned (``"__call__"`` calls the object itself);
-- ``getattr``: ``{"op": "getattr", "obj": slot, "name": attr}``: read an attribute.
+- ``getattr``: ``{"op": "getattr", "obj": slot, "name": attr}``: read an attribute;
+- ``is``:      ``{"op": "is", "obj": slot, "args": [value]}``: whether the two are the same object;
+- ``iterate``: ``{"op": "iterate", "obj": slot, "limit": n}``: the first ``n`` items of ``iter(obj)``,
+  every leaf that has ``__array__`` (a tensor) turned into a NumPy array;
+- ``keras``:   ``{"op": "keras", "config": JSON text, "compile": JSON text or null, "args": [weights or null]}``:
+  a Keras object deserialized from its config with Keras's ``safe_mode`` on (only Keras's own
+  classes, no lambdas), given the weights (a model) and compiled from the compile config;
+- ``dataset``: ``{"op": "dataset", "batch": b, "args": [x, y]}``: ``tf.data.Dataset.from_tensor_slices((x, y)).batch(b)``;
+- ``policy``:  ``{"op": "policy", "set": name or null}``: the name of Keras's global dtype policy,
+  then (with a name) set it. The policy seen before the first such step is restored when the
+  script ends, whatever happened.
+
+Keras and TensorFlow are imported by those three steps only, when they run.
 
 Argument values are wire values (see :func:`_to_wire`), plus: ``{"__gen__": slot, "seed"| "state": ...}``
 (a new ``np.random.Generator``, kept under ``slot``), ``{"__ref__": slot}`` (an object kept
@@ -36,10 +48,22 @@ the kernel under ``slot`` for later steps.
 """
 
 
+def as_arrays(item, depth=0):
+    """``item`` with every leaf that has ``__array__`` (a tensor) as a NumPy array."""
+    import numpy as np
+
+    if isinstance(item, (tuple, list)) and depth < 10:
+        return type(item)(as_arrays(v, depth + 1) for v in item)
+    if isinstance(item, dict) and depth < 10:
+        return {k: as_arrays(v, depth + 1) for k, v in item.items()}
+    return np.asarray(item) if hasattr(item, "__array__") and not isinstance(item, np.ndarray) else item
+
+
 def run(namespace, script_text):
     """Perform the steps of ``script_text`` on the objects of ``namespace``; return the results as JSON text."""
     import base64
     import copy
+    import itertools
     import json
     import time
     import warnings
@@ -144,56 +168,99 @@ def run(namespace, script_text):
             return False
         return True
 
-    results, used = [], 0
-    for index, step in enumerate(script["steps"]):
-        outcome, recorded = {}, {}
-        try:
-            args = [from_wire(a) for a in step.get("args", [])]
-            kwargs = {k: from_wire(v) for k, v in step.get("kwargs", {}).items()}
-            if step["op"] == "call":
-                if step["fn"] not in namespace:
-                    raise NameError(f"name '{step['fn']}' is not defined")
-                target = namespace[step["fn"]]
-            else:
-                obj = slots[step["obj"]]
-                target = obj if step["name"] == "__call__" else None
-            before = {i: copy.deepcopy(a) for i, a in enumerate(args) if isinstance(a, (np.ndarray, list, dict))}
-            before.update({k: copy.deepcopy(a) for k, a in kwargs.items() if isinstance(a, (np.ndarray, list, dict))})
-            with warnings.catch_warnings(record=True) as caught, np.errstate(over="warn", invalid="warn",
-                                                                             divide="warn", under="ignore"):
-                warnings.simplefilter("always")
-                start = time.perf_counter()
-                if step["op"] == "getattr":
-                    value = getattr(obj, step["name"])
+    policy_before = []
+
+    def keras_step(step, args):
+        if step["op"] == "dataset":
+            import tensorflow as tf
+
+            return tf.data.Dataset.from_tensor_slices(tuple(args[0])).batch(int(step["batch"]))
+        import keras
+
+        if step["op"] == "policy":
+            name = keras.mixed_precision.global_policy().name
+            if not policy_before:
+                policy_before.append(name)
+            if step.get("set"):
+                keras.mixed_precision.set_global_policy(str(step["set"]))
+            return name
+        made = keras.saving.deserialize_keras_object(json.loads(step["config"]), safe_mode=True)
+        if args and args[0] is not None:
+            made.set_weights(args[0])
+        if step.get("compile"):
+            made.compile_from_config(json.loads(step["compile"]))
+        return made
+
+    results, recorded = [], {}
+
+    def run_all():
+        used = 0
+        for index, step in enumerate(script["steps"]):
+            outcome = {}
+            recorded.clear()
+            try:
+                args = [from_wire(a) for a in step.get("args", [])]
+                kwargs = {k: from_wire(v) for k, v in step.get("kwargs", {}).items()}
+                if step["op"] == "call":
+                    if step["fn"] not in namespace:
+                        raise NameError(f"name '{step['fn']}' is not defined")
+                    target = namespace[step["fn"]]
+                elif step["op"] in ("keras", "dataset", "policy"):
+                    target = None
                 else:
-                    value = (target or getattr(obj, step["name"]))(*args, **kwargs)
-                outcome["seconds"] = time.perf_counter() - start
-            outcome["ok"] = to_wire(value, (index,))
-            # returned arrays (the value, or an item of a returned tuple/list) that may share memory with an
-            # array argument: [[item index or "", argument index or name], ...]
-            shares = [[str(p), str(k)] for p, part in (enumerate(value) if type(value) in (tuple, list)
-                                                       else [("", value)])
-                      for k, a in [*enumerate(args), *kwargs.items()]
-                      if isinstance(part, np.ndarray) and isinstance(a, np.ndarray) and np.may_share_memory(part, a)]
-            if shares:
-                outcome["shares"] = shares
-            changed = {str(k): to_wire(v, (index, "after", str(k)))
-                       for k, v in [(i, args[i]) for i in before if isinstance(i, int)]
-                       + [(k, kwargs[k]) for k in before if isinstance(k, str)] if not same(before[k], v)}
-            if changed:
-                outcome["after"] = changed
-            if recorded:
-                outcome["callbacks"] = recorded
-            if caught:
-                outcome["warnings"] = [[mro(w.category), str(w.message)[:300]] for w in caught[:20]]
-        except BaseException as err:  # noqa: BLE001 - the learner's code may raise anything, even SystemExit
-            outcome = {"raised": [mro(type(err)), str(err)[:500]]}
-        text = json.dumps(outcome)
-        used += len(text)
-        if used > limit:
-            results.append({"raised": [["ResultTooLarge"], "the results grew larger than allowed"]})
-            break
-        results.append(outcome)
+                    obj = slots[step["obj"]]
+                    target = obj if step.get("name") == "__call__" else None
+                before = {i: copy.deepcopy(a) for i, a in enumerate(args) if isinstance(a, (np.ndarray, list, dict))}
+                before.update({k: copy.deepcopy(a) for k, a in kwargs.items() if isinstance(a, (np.ndarray, list, dict))})
+                with warnings.catch_warnings(record=True) as caught, np.errstate(over="warn", invalid="warn",
+                                                                                 divide="warn", under="ignore"):
+                    warnings.simplefilter("always")
+                    start = time.perf_counter()
+                    if step["op"] == "getattr":
+                        value = getattr(obj, step["name"])
+                    elif step["op"] == "is":
+                        value = obj is args[0]
+                    elif step["op"] == "iterate":
+                        value = [as_arrays(item) for item in itertools.islice(iter(obj), int(step["limit"]))]
+                    elif step["op"] in ("keras", "dataset", "policy"):
+                        value = keras_step(step, args)
+                    else:
+                        value = (target or getattr(obj, step["name"]))(*args, **kwargs)
+                    outcome["seconds"] = time.perf_counter() - start
+                outcome["ok"] = to_wire(value, (index,))
+                # returned arrays (the value, or an item of a returned tuple/list) that may share memory with an
+                # array argument: [[item index or "", argument index or name], ...]
+                shares = [[str(p), str(k)] for p, part in (enumerate(value) if type(value) in (tuple, list)
+                                                           else [("", value)])
+                          for k, a in [*enumerate(args), *kwargs.items()]
+                          if isinstance(part, np.ndarray) and isinstance(a, np.ndarray) and np.may_share_memory(part, a)]
+                if shares:
+                    outcome["shares"] = shares
+                changed = {str(k): to_wire(v, (index, "after", str(k)))
+                           for k, v in [(i, args[i]) for i in before if isinstance(i, int)]
+                           + [(k, kwargs[k]) for k in before if isinstance(k, str)] if not same(before[k], v)}
+                if changed:
+                    outcome["after"] = changed
+                if recorded:
+                    outcome["callbacks"] = dict(recorded)
+                if caught:
+                    outcome["warnings"] = [[mro(w.category), str(w.message)[:300]] for w in caught[:20]]
+            except BaseException as err:  # noqa: BLE001 - the learner's code may raise anything, even SystemExit
+                outcome = {"raised": [mro(type(err)), str(err)[:500]]}
+            text = json.dumps(outcome)
+            used += len(text)
+            if used > limit:
+                results.append({"raised": [["ResultTooLarge"], "the results grew larger than allowed"]})
+                break
+            results.append(outcome)
+
+    try:
+        run_all()
+    finally:
+        if policy_before:
+            import keras
+
+            keras.mixed_precision.set_global_policy(policy_before[0])
     return json.dumps(results)
 
 

@@ -120,6 +120,11 @@ class LearnerFunction:
         return self._session.function(global_name)
 
     @property
+    def session(self):
+        """The :class:`Session` this check runs in (for steps that are not calls of the learner's code)."""
+        return self._session
+
+    @property
     def last_call_seconds(self):
         """Seconds the learner's code took in the last call (measured where it ran)."""
         return self._session.last_seconds
@@ -248,6 +253,17 @@ class Session:
             return self._replay(j, remembered, args, kwargs)
         return self._speculate(j, reference, args, kwargs)
 
+    def identical(self, a, b):
+        """Whether the kernel objects behind handles ``a`` and ``b`` are one and the same."""
+        if not isinstance(a, RemoteObject) or not isinstance(b, RemoteObject):
+            return a is b
+        return self.call({"op": "is", "obj": a._slot}, (b,), {}, _on_instance(a, lambda obj, other: obj is other))
+
+    def iterate(self, handle, limit):
+        """The first ``limit`` items of ``iter(handle)`` in the kernel, tensors as NumPy arrays."""
+        return self.call({"op": "iterate", "obj": handle._slot, "limit": int(limit)}, (), {},
+                         _on_instance(handle, lambda obj: [_arrays(item) for item in _first(obj, limit)]))
+
     def _replay(self, j, outcome, args, kwargs):
         self.last_seconds = outcome.get("seconds")
         self.last_shares = outcome.get("shares", [])
@@ -337,17 +353,47 @@ class Session:
                             instance=value)
 
 
+def _on_instance(handle, reference):
+    """A planning answer computed on the object behind ``handle`` (none when it is not known here)."""
+    def planned(*args):
+        if handle._instance is _ABSENT:
+            raise _Speculative()
+        return reference(handle._instance, *args)
+
+    return planned
+
+
+def _first(iterable, limit):
+    out = []
+    for item in iterable:
+        if len(out) >= limit:
+            break
+        out.append(item)
+    return out
+
+
+def _arrays(item):
+    """``item`` as the interpreter's ``iterate`` step returns it (its own ``as_arrays``)."""
+    return _interpreter()["as_arrays"](item)
+
+
 def interpreter_source():
     """The interpreter's source text: what is sent into the learner's kernel."""
     with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "interpreter.py"), encoding="utf-8") as f:
         return f.read()
 
 
+def _interpreter():
+    """The interpreter's source text run (``exec``) in a private namespace, as the kernel runs it."""
+    private = {"__name__": "dlcourse_hidden_interpreter"}
+    exec(compile(interpreter_source(), "<hidden-test interpreter>", "exec"), private)  # noqa: S102
+    return private
+
+
 def local_executor(namespace):
     """An executor that runs the interpreter in this process on ``namespace``: the same source text as
     the kernel gets, run the same way (``exec`` in a private namespace)."""
-    private = {"__name__": "dlcourse_hidden_interpreter"}
-    exec(compile(interpreter_source(), "<hidden-test interpreter>", "exec"), private)  # noqa: S102
+    private = _interpreter()
     return lambda script_text: private["run"](namespace, script_text)
 
 
