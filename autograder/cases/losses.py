@@ -66,6 +66,14 @@ VISIBLE = {
         Case("two rows, labels [0, 2]", {"logits": _LOGITS_2D, "labels": _LABELS}),
         Case("huge logits", {"logits": _LOGITS_HUGE, "labels": _A([2, 0])}),
     ],
+    "label_smoothing_cross_entropy": [
+        Case("two rows, labels [0, 2], default smoothing 0.1", {"logits": _LOGITS_2D, "labels": _LABELS}),
+        Case("smoothing 0.3 on huge logits (every log-probability counts now, so none may be -inf)",
+             {"logits": _LOGITS_HUGE, "labels": _A([2, 0]), "smoothing": 0.3}),
+        Case("smoothing 0 is plain cross-entropy", {"logits": _LOGITS_2D, "labels": _LABELS, "smoothing": 0.0}),
+        Case("smoothing 1.5 is out of range", {"logits": _LOGITS_2D, "labels": _LABELS, "smoothing": 1.5},
+             raises=ValueError),
+    ],
 }
 
 
@@ -150,6 +158,21 @@ def _classification_with_errors(rng):
     return cases
 
 
+def _smoothing_cases(rng):
+    cases = []
+    for n, k in [(1, 2), (6, 3), (16, 10), (3, 1000)]:
+        for scale, smoothing in [(1e-2, 0.1), (1.0, 0.2), (1e3, 0.05), (5.0, 0.0), (5.0, 0.9)]:
+            cases.append(Case(f"{n} rows, {k} classes, logits of scale {scale:g}, smoothing {smoothing}", {
+                "logits": scale * rng.normal(size=(n, k)), "labels": rng.integers(0, k, size=n),
+                "smoothing": smoothing}))
+    cases.append(Case("the default smoothing", {"logits": rng.normal(size=(4, 5)), "labels": rng.integers(0, 5, size=4)}))
+    cases.append(Case("a negative smoothing", {"logits": rng.normal(size=(3, 4)), "labels": np.array([0, 3, 1]),
+                                               "smoothing": -0.1}, raises=ValueError))
+    cases.append(Case("a label out of range", {"logits": rng.normal(size=(3, 4)), "labels": np.array([0, 4, 1])},
+                      raises=ValueError))
+    return cases
+
+
 HIDDEN = {
     "mse": _regression_pairs,
     "mse_grad": _regression_pairs,
@@ -161,4 +184,5 @@ HIDDEN = {
     "log_softmax": _row_cases,
     "softmax_cross_entropy": _classification_with_errors,
     "softmax_cross_entropy_grad": _classification_cases,
+    "label_smoothing_cross_entropy": _smoothing_cases,
 }

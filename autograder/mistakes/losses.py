@@ -156,6 +156,38 @@ def _huber_sum(y_true, y_pred, delta=1.0):
     return ref.huber(y_true, y_pred, delta) * _f(y_pred).size
 
 
+def _smoothed_ce(logits, labels, on_label, off_label):
+    """Mean cross-entropy against targets on_label at the label and off_label elsewhere."""
+    logp = ref.log_softmax(logits)
+    labels = np.asarray(labels)
+    n = logp.shape[0]
+    targets = np.full(logp.shape, float(off_label))
+    targets[np.arange(n), labels] = on_label
+    return float(-np.mean(np.sum(targets * logp, axis=-1)))
+
+
+def _ls_over_k_minus_1(logits, labels, smoothing=0.1):
+    k = _f(logits).shape[1]
+    return _smoothed_ce(logits, labels, 1.0 - smoothing, smoothing / (k - 1)) if k > 1 else float("nan")
+
+
+def _ls_label_without_its_share(logits, labels, smoothing=0.1):
+    return _smoothed_ce(logits, labels, 1.0 - smoothing, smoothing / _f(logits).shape[1])
+
+
+def _ls_on_logits(logits, labels, smoothing=0.1):
+    z = _f(logits)
+    return ref.softmax_cross_entropy((1.0 - smoothing) * z + smoothing / z.shape[1], labels)
+
+
+def _ls_ignored(logits, labels, smoothing=0.1):
+    return ref.softmax_cross_entropy(logits, labels)
+
+
+def _ls_sum(logits, labels, smoothing=0.1):
+    return ref.label_smoothing_cross_entropy(logits, labels, smoothing) * _f(logits).shape[0]
+
+
 MISTAKES = {
     "mse": {
         "summing instead of averaging": _mse_sum,
@@ -206,5 +238,14 @@ MISTAKES = {
         "e**2 instead of 0.5 e**2 in the quadratic zone": _huber_no_half,
         "delta |e| in the linear zone (the - 0.5 delta offset that joins the pieces is missing)": _huber_linear_no_offset,
         "summing instead of averaging": _huber_sum,
+    },
+    "label_smoothing_cross_entropy": {
+        "smoothing spread over the K - 1 other classes (Keras spreads smoothing / K over all K, the label included)":
+            _ls_over_k_minus_1,
+        "the label's target is 1 - smoothing without its own share smoothing / K (targets no longer sum to 1)":
+            _ls_label_without_its_share,
+        "smoothing applied to the logits instead of to the one-hot targets": _ls_on_logits,
+        "smoothing ignored (plain softmax cross-entropy)": _ls_ignored,
+        "summing over rows instead of averaging": _ls_sum,
     },
 }

@@ -7,7 +7,7 @@ softmax and its logarithm act on the last axis.
 
 import numpy as np
 
-from dlcourse.validate import as_float_array, logits_and_labels, same_shape
+from dlcourse.validate import as_float_array, logits_and_labels, rate, same_shape
 
 
 def mse(y_true, y_pred):
@@ -98,3 +98,19 @@ def huber(y_true, y_pred, delta=1.0):
     quadratic = 0.5 * abs_err**2
     linear = delta * (abs_err - 0.5 * delta)
     return float(np.mean(np.where(abs_err <= delta, quadratic, linear)))
+
+
+def label_smoothing_cross_entropy(logits, labels, smoothing=0.1):
+    """Softmax cross-entropy against smoothed one-hot targets, as Keras.
+
+    logits: (n, K) float; labels: (n,) integer class ids; smoothing in [0, 1).
+    The target of row i is (1 - smoothing) onehot(labels[i]) + smoothing / K (every class,
+    the label included, gets smoothing / K), as ``CategoricalCrossentropy(from_logits=True,
+    label_smoothing=smoothing)`` on one-hot labels. Returns the mean over rows (a float).
+    """
+    logits, labels = logits_and_labels(logits, labels)
+    smoothing = rate(smoothing, "smoothing")
+    n, k = logits.shape
+    targets = np.full((n, k), smoothing / k)
+    targets[np.arange(n), labels] += 1.0 - smoothing
+    return float(-np.mean(np.sum(targets * log_softmax(logits), axis=-1)))

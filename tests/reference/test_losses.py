@@ -130,3 +130,45 @@ def test_gradients_agree_with_tensorflow_autodiff(keras, rng):
         loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)(tf.constant(labels), z)
     np.testing.assert_allclose(ref.softmax_cross_entropy_grad(logits, labels), tape.gradient(loss, z).numpy(),
                                rtol=1e-10, atol=1e-14)
+
+
+def test_label_smoothing_is_a_mix_of_cross_entropy_and_the_uniform_target(rng):
+    # (1 - s) onehot + s/K as targets: L = (1 - s) CE + s * mean over rows of (-mean_k log p_k).
+    logits, labels = rng.normal(scale=3, size=(9, 5)), rng.integers(0, 5, size=9)
+    for s in (0.0, 0.1, 0.6):
+        expected = (1 - s) * ref.softmax_cross_entropy(logits, labels) - s * np.mean(ref.log_softmax(logits))
+        assert ref.label_smoothing_cross_entropy(logits, labels, s) == pytest.approx(expected, rel=1e-12)
+
+
+def test_label_smoothing_optimum_is_finite_with_the_stated_logit_gap():
+    # The loss is minimized where softmax(z) equals the smoothed target: the label's logit exceeds
+    # the others by log(1 + K (1 - s) / s), and moving either way raises the loss.
+    k, s = 10, 0.1
+    gap = np.log(1 + k * (1 - s) / s)
+    z = np.zeros((1, k))
+    z[0, 0] = gap
+    best = ref.label_smoothing_cross_entropy(z, np.array([0]), s)
+    for d in (-0.5, 0.5, 5.0):
+        zz = z.copy()
+        zz[0, 0] += d
+        assert ref.label_smoothing_cross_entropy(zz, np.array([0]), s) > best
+    np.testing.assert_allclose(ref.softmax(z)[0, 0], 1 - s + s / k, rtol=1e-12)
+
+
+@pytest.mark.parametrize("smoothing", [-0.1, 1.0, 2.0])
+def test_label_smoothing_rejects_a_smoothing_outside_zero_one(smoothing):
+    with pytest.raises(ValueError, match="smoothing"):
+        ref.label_smoothing_cross_entropy(np.zeros((2, 3)), np.array([0, 1]), smoothing)
+
+
+@pytest.mark.keras
+def test_label_smoothing_agrees_with_keras(keras, rng):
+    import tensorflow as tf
+
+    for n, k, scale in [(7, 4, 5.0), (3, 2, 1e-2), (5, 30, 50.0)]:
+        logits, labels = rng.normal(scale=scale, size=(n, k)), rng.integers(0, k, size=n)
+        onehot = np.eye(k)[labels]
+        for s in (0.0, 0.1, 0.35):
+            expected = float(keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=s)(
+                tf.constant(onehot), tf.constant(logits)))
+            assert ref.label_smoothing_cross_entropy(logits, labels, s) == pytest.approx(expected, rel=1e-9)
