@@ -323,3 +323,32 @@ def test_backward_pass_needs_about_twice_the_forward_multiplications():
     backward = sum(2 * n * a * b for a, b in zip(widths[:-1], widths[1:])) - n * widths[0] * widths[1]  # no dX
     assert 1.7 < backward / forward <= 2.0
     assert "about twice the forward pass's multiplications" in _markdown("c025")
+
+
+# --------------------------------------------------------------------------- exploding gradients and clipping
+
+def test_the_clipping_demo_numbers_hold(monkeypatch):
+    """Section 6's cell run on the reference: the numbers its markdown states."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from dlcourse import plotting
+
+    monkeypatch.setattr(plotting, "show", lambda fig: None)
+    nb = load_solution(CHAPTER)
+    cells = nb["cells"]
+    heading = next(i for i, c in enumerate(cells) if "".join(c["source"]).startswith("### Exploding gradients, shown and tamed"))
+    text, demo = "".join(cells[heading]["source"]), "".join(cells[heading + 1]["source"])
+    for claim in ("1.6 times He's standard deviation", "about\n2450", r"about $2.9\times10^{4}$",
+                  "from the third step on the loss is not even finite", "the loss ends below 10 after 150 steps",
+                  "falls by more than a factor of 10"):
+        assert claim in text, claim
+    namespace = {"np": np, "plotting": plotting, "dense_forward": ref.dense_forward,
+                 "dense_backward": ref.dense_backward, "clip_by_global_norm": ref.clip_by_global_norm}
+    exec(compile(demo, "clipping demo", "exec"), namespace)  # noqa: S102 -- the notebook's own cell
+    loss_free, loss_clip, norm_clip = namespace["loss_free"], namespace["loss_clip"], namespace["norm_clip"]
+    assert loss_clip[0] == pytest.approx(2450, rel=0.01) and norm_clip[0] == pytest.approx(2.9e4, rel=0.02)
+    assert np.all(np.isfinite(loss_free[:2])) and not np.any(np.isfinite(loss_free[2:]))
+    assert len(loss_clip) == 150 and loss_clip[-1] < 10
+    assert norm_clip[-1] < norm_clip[0] / 10
+    assert namespace["GAIN"] == 1.6 and namespace["DEPTH"] == 10 and namespace["WIDTH"] == 32

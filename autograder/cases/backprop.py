@@ -97,6 +97,16 @@ VISIBLE = {
                                    "y": _MLP_Y.astype(np.int64)}, raises=ValueError),
         Case("float labels", {"params": _mlp_params(), "X": _MLP_X, "y": _MLP_Y.astype(float)}, raises=ValueError),
     ],
+    "clip_by_global_norm": [
+        Case("global norm sqrt(5**2 + 12**2) = 13 above clip_norm 5: both arrays scaled by 5/13",
+             {"grads": [_A([3.0, -4.0]), _A([[0.0, 12.0], [0.0, 0.0]])], "clip_norm": 5.0}),
+        Case("global norm 13 below clip_norm 20: the arrays come back unchanged",
+             {"grads": [_A([3.0, -4.0]), _A([[0.0, 12.0], [0.0, 0.0]])], "clip_norm": 20.0}),
+        Case("three arrays of different shapes, each below clip_norm but together above it",
+             {"grads": [_A([[1.0, -1.0, 1.0], [0.5, 0.0, -1.0]]), _A([1.0, 1.0]), _A([[[2.0]], [[-1.0]]])],
+              "clip_norm": 3.0}),
+        Case("clip_norm 0", {"grads": [_A([1.0, 2.0])], "clip_norm": 0.0}, raises=ValueError),
+    ],
 }
 
 
@@ -161,6 +171,23 @@ def _dense_backward_cases(rng):
 
 BACKWARD_CASES = {"dense_backward": ("dense_forward", _dense_backward_cases)}
 
+def _clip_cases(rng):
+    cases = []
+    shapes = [[(5,)], [(3, 4), (4,)], [(2, 3, 2), (6, 1), (1,), (7,)]]
+    for group in shapes:
+        for scale in (1e-3, 1.0, 1e3):
+            grads = [scale * rng.normal(size=shape) for shape in group]
+            norm = float(np.sqrt(sum(np.sum(g * g) for g in grads)))
+            for factor in (0.1, 0.9, 1.5):  # clip_norm below and above the global norm
+                cases.append(Case(f"{len(group)} arrays, scale {scale:g}, clip_norm {factor} x the global norm",
+                                  {"grads": [g.copy() for g in grads], "clip_norm": factor * norm}))
+    cases.append(Case("the global norm exactly equal to clip_norm", {"grads": [np.array([3.0, 4.0])], "clip_norm": 5.0}))
+    cases.append(Case("all-zero gradients", {"grads": [np.zeros((2, 2)), np.zeros(3)], "clip_norm": 1.0}))
+    cases.append(Case("an empty list", {"grads": [], "clip_norm": 1.0}))
+    cases.append(Case("a negative clip_norm", {"grads": [rng.normal(size=3)], "clip_norm": -1.0}, raises=ValueError))
+    return cases
+
+
 HIDDEN = {
     "sigmoid": _activation_cases,
     "sigmoid_grad": _activation_cases,
@@ -168,6 +195,7 @@ HIDDEN = {
     "relu": _relu_grad_cases,
     "relu_grad": _relu_grad_cases,
     "mlp_loss_and_grads": _mlp_cases,
+    "clip_by_global_norm": _clip_cases,
 }
 
 

@@ -11,6 +11,7 @@ told apart by distribution properties (std, range), not by equal draws.
 
 import numpy as np
 
+from autograder.reference import backprop as ref
 from autograder.reference.backprop import dense_backward, dense_forward, relu, relu_grad, sigmoid
 from autograder.reference.losses import softmax_cross_entropy, softmax_cross_entropy_grad
 
@@ -157,6 +158,32 @@ def _mlp_db_mean(params, X, y):
     return _mlp(params, X, y, db_summed=False)
 
 
+def _clip_each_by_its_own_norm(grads, clip_norm):
+    gs = [np.asarray(g, dtype=np.float64) for g in grads]
+    norms = [float(np.sqrt(np.sum(g * g))) for g in gs]
+    return [g * (clip_norm / max(n, clip_norm)) for g, n in zip(gs, norms)], ref.clip_by_global_norm(grads, clip_norm)[1]
+
+
+def _clip_norm_after_clipping(grads, clip_norm):
+    clipped, norm = ref.clip_by_global_norm(grads, clip_norm)
+    return clipped, min(norm, float(clip_norm))
+
+
+def _clip_always_rescaled(grads, clip_norm):
+    _, norm = ref.clip_by_global_norm(grads, clip_norm)
+    return [np.asarray(g, dtype=np.float64) * (clip_norm / norm) for g in grads], norm
+
+
+def _clip_by_value(grads, clip_norm):
+    return [np.clip(np.asarray(g, dtype=np.float64), -clip_norm, clip_norm) for g in grads], \
+        ref.clip_by_global_norm(grads, clip_norm)[1]
+
+
+def _clip_no_square_root(grads, clip_norm):
+    squares = sum(float(np.sum(np.asarray(g, dtype=np.float64) ** 2)) for g in grads)
+    return [np.asarray(g, dtype=np.float64) * (clip_norm / max(squares, clip_norm)) for g in grads], squares
+
+
 MISTAKES = {
     "sigmoid": {
         "1 / (1 + exp(z)), the sign of the exponent flipped": _sigmoid_flipped,
@@ -202,5 +229,13 @@ MISTAKES = {
         "backprop that skips the ReLU derivative": _mlp_no_relu_backward,
         "a loss summed over rows instead of averaged": _mlp_sum_loss,
         "bias gradients averaged over the batch instead of summed": _mlp_db_mean,
+    },
+    "clip_by_global_norm": {
+        "each array clipped by its own norm (tf.clip_by_norm per array) instead of all by the global norm":
+            _clip_each_by_its_own_norm,
+        "the norm returned after clipping instead of before": _clip_norm_after_clipping,
+        "every array scaled by clip_norm / global_norm even when the norm is below clip_norm": _clip_always_rescaled,
+        "entries clipped element-wise to [-clip_norm, clip_norm] (clipping by value, not by norm)": _clip_by_value,
+        "the global norm without the square root (the sum of squares)": _clip_no_square_root,
     },
 }

@@ -169,3 +169,26 @@ def mlp_loss_and_grads(params, X, y):
     dz1 = dh1 * relu_grad(z1)
     _, dW1, db1 = dense_backward(dz1, cache1)
     return loss, {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}
+
+
+# --------------------------------------------------------------------------- gradient clipping
+
+
+def clip_by_global_norm(grads, clip_norm):
+    """Scale a list of gradients together so that their global norm is at most clip_norm.
+
+    grads: a list (or tuple) of arrays of any shapes; clip_norm: a finite float > 0.
+    global_norm = sqrt(sum over every array of the sum of its squared entries). If it exceeds
+    clip_norm, every array is multiplied by clip_norm / global_norm (directions kept); otherwise
+    the arrays are returned unchanged, as ``tf.clip_by_global_norm`` and Keras's
+    ``global_clipnorm``. Returns (clipped, global_norm): a new list of float64 arrays shaped like
+    grads, and the norm *before* clipping (a float). The inputs are not modified.
+    """
+    if isinstance(clip_norm, bool) or not np.isscalar(clip_norm) or not np.isfinite(clip_norm) or not clip_norm > 0:
+        raise ValueError(f"clip_norm must be a finite number > 0, got {clip_norm!r}")
+    if not isinstance(grads, (list, tuple)):
+        raise ValueError(f"grads must be a list of arrays, got {type(grads).__name__}")
+    grads = [_as_float(g, "grads") for g in grads]
+    global_norm = float(np.sqrt(sum(float(np.sum(g * g)) for g in grads)))
+    scale = clip_norm / max(global_norm, clip_norm)
+    return [g * scale for g in grads], global_norm

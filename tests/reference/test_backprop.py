@@ -257,5 +257,50 @@ def test_each_mistake_differs_from_the_reference(fn, desc):
         ref, got = _init_signature(reference, 15), _init_signature(mistake, 16)
         assert np.any(np.abs(got / ref - 1) > 0.1), f"{fn} mistake {desc!r}: same std and range {got} vs {ref}"
         return
+    if fn == "clip_by_global_norm":
+        # most mistakes show while clipping is active (clip_norm 1), one only while it is not (clip_norm 1e3)
+        grads = [np.random.default_rng(17).normal(size=(3, 3)), 5.0 * np.random.default_rng(18).normal(size=4)]
+        assert any(not outputs_close(mistake(grads, c), reference(grads, c)) for c in (1.0, 1e3)), desc
+        return
     args = _generic_inputs()[fn]
     assert not outputs_close(mistake(*args), reference(*args)), f"{fn} mistake {desc!r} gives the reference output"
+
+
+# --------------------------------------------------------------------------- clip_by_global_norm
+
+
+def test_clip_by_global_norm_keeps_directions_and_caps_the_norm(rng):
+    grads = [rng.normal(size=(3, 4)), rng.normal(size=5), rng.normal(size=(2, 1, 2))]
+    before = [g.copy() for g in grads]
+    norm = np.sqrt(sum(np.sum(g**2) for g in grads))
+    for clip_norm in (0.1 * norm, norm, 2.0 * norm):
+        clipped, returned = B.clip_by_global_norm(grads, clip_norm)
+        assert returned == pytest.approx(norm, rel=1e-14)
+        new_norm = np.sqrt(sum(np.sum(c**2) for c in clipped))
+        assert new_norm == pytest.approx(min(norm, clip_norm), rel=1e-12)
+        factor = min(1.0, clip_norm / norm)
+        for c, g in zip(clipped, grads):
+            np.testing.assert_allclose(c, factor * g, rtol=1e-14)
+    for g, b in zip(grads, before):
+        np.testing.assert_array_equal(g, b)  # inputs untouched
+
+
+@pytest.mark.parametrize("clip_norm", [0.0, -1.0, float("inf"), float("nan")])
+def test_clip_by_global_norm_rejects_a_bad_clip_norm(clip_norm):
+    with pytest.raises(ValueError, match="clip_norm"):
+        B.clip_by_global_norm([np.ones(3)], clip_norm)
+
+
+@pytest.mark.keras
+def test_clip_by_global_norm_matches_tensorflow(rng):
+    _keras()
+    import tensorflow as tf
+
+    grads = [rng.normal(scale=3, size=(4, 3)), rng.normal(size=3), rng.normal(scale=10, size=(2, 2, 2))]
+    norm = np.sqrt(sum(np.sum(g**2) for g in grads))
+    for clip_norm in (0.05 * norm, 0.999 * norm, norm, 3.0 * norm):
+        ours, our_norm = B.clip_by_global_norm(grads, clip_norm)
+        theirs, their_norm = tf.clip_by_global_norm([tf.constant(g) for g in grads], clip_norm)
+        assert our_norm == pytest.approx(float(their_norm), rel=1e-12)
+        for a, b in zip(ours, theirs):
+            np.testing.assert_allclose(a, b.numpy(), rtol=1e-12, atol=1e-15)
