@@ -150,6 +150,87 @@ def test_frame_walking_class_fails():
         check_hidden(Walker, "EarlyStopping")
 
 
+# ----------------------------------------------------------------------------- the Keras chapters (09, 10)
+KERAS_GRADED = ["build_mlp", "compile_for_classification", "make_callbacks", "train_step", "make_dataset",
+                "build_cnn", "enable_mixed_precision", "measure_throughput"]
+
+
+@pytest.mark.keras
+@pytest.mark.parametrize("name", KERAS_GRADED)
+def test_keras_reference_passes_and_every_mistake_fails_named_through_scripts(name):
+    reference, mistakes = reference_and_mistakes(name)
+    check_hidden(reference, name)
+    for description, mistake in mistakes.items():
+        with pytest.raises(CheckFailure) as failed:
+            check_hidden(mistake, name)
+        assert "case 'hidden:" in str(failed.value) and f"Your output matches {description}" in str(failed.value)
+
+
+def not_a_model(*args, **kwargs):
+    """A builder that returns a Keras layer instead of a model."""
+    import keras
+
+    return keras.layers.Dense(3)
+
+
+def sneaky_model(input_dim=4, num_classes=3, **kwargs):
+    """A model of the learner's own class whose call ignores its layers: it cannot be rebuilt
+    from its config with safe_mode, so nothing of it is trusted."""
+    import keras
+
+    class Sneaky(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.dense = keras.layers.Dense(num_classes)
+
+        def call(self, x, training=False):
+            return self.dense(x) * 0
+
+    model = Sneaky()
+    model(np.zeros((1, input_dim), dtype=np.float32))
+    return model
+
+
+@pytest.mark.keras
+@pytest.mark.parametrize("attack", [frame_walker, raising, garbage, huge, not_a_model, sneaky_model])
+@pytest.mark.parametrize("name", ["build_mlp", "compile_for_classification", "train_step", "make_dataset",
+                                  "build_cnn", "make_callbacks"])
+def test_keras_attack_functions_fail(attack, name):
+    with pytest.raises(CheckFailure):
+        check_hidden(attack, name)
+
+
+@pytest.mark.keras
+def test_keras_objects_cross_as_data_and_the_policy_is_restored():
+    import keras
+
+    from autograder.protocol import keras_objects
+
+    def switch():
+        keras.mixed_precision.set_global_policy("float16")
+        return "float16"
+
+    before = keras.mixed_precision.global_policy().name
+    namespace = {"switch": switch, "build": lambda: keras.Sequential([keras.Input((2,)), keras.layers.Dense(
+        3, kernel_initializer="ones")])}
+    session = Session(local_executor(namespace), {}, "x")
+    fn = session.function("switch")
+    seen = []
+
+    def check():
+        keras_objects.kernel_policy(fn, "mixed_float16")
+        fn()
+        model = keras_objects.mirror_model(session.function("build")(), "build", "case")
+        sent = keras_objects.send(fn, model)
+        seen.append((model, sent.get_weights(), session.identical(sent, sent)))
+
+    session.run(check)
+    model, weights, same = seen[-1]
+    assert isinstance(model, keras.Model) and same is True
+    assert all(np.array_equal(a, b) for a, b in zip(weights, model.get_weights()))
+    assert keras.mixed_precision.global_policy().name == before
+
+
 # ----------------------------------------------------------------------------- real nbgrader, hostile submissions
 _NEUTRALIZE_VISIBLE = """
 import dlcourse.checks as _dc, dlcourse.checks.backward as _db, dlcourse.checks.runner as _dr
