@@ -290,6 +290,9 @@ def _kernel_env(python, pythonpath):
            "LOGNAME": "learner", "LANG": "C.UTF-8", "DLCOURSE_GRADING": "1",
            "JPY_PARENT_PID": "1"}  # its parent is the sandbox's init: no parent polling, no console banner
     env.update({k: os.environ[k] for k in PASSED_ENV if k in os.environ})
+    # A grading kernel never lets TensorFlow log to stderr (cuInit fails in the sandbox): nbgrader scores
+    # a test cell with stderr output 0, whatever the grading process was started with.
+    env["TF_CPP_MIN_LOG_LEVEL"] = "3"
     try:  # the language the kernel would have found from its real folder (dlcourse/i18n.py)
         from dlcourse.i18n import current_language
 
@@ -459,6 +462,7 @@ def _run_unisolated(argv):
     env["PYTHONPATH"] = os.pathsep.join(parts)
     env = {k: v for k, v in env.items() if v and not k.startswith("DLCOURSE_SANDBOX")}
     env["DLCOURSE_GRADING"] = "1"
+    env["TF_CPP_MIN_LOG_LEVEL"] = "3"  # as in the sandbox: no TensorFlow logs on a graded cell's stderr
     os.execve(sys.executable, [sys.executable, "-m", "ipykernel_launcher", *argv], env)
 
 
