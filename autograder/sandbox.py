@@ -52,7 +52,7 @@ import sys
 import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-STATE = "DLCOURSE_SANDBOX_STATE"  # "<mode>:<reason>" as found by the grading process; its kernels reuse it
+STATE = "DLCOURSE_SANDBOX_STATE"  # "<setting>|<mode>:<reason>" as found by the grading process; its kernels reuse it
 VENV, LIB, RUN = "/opt/dlcourse/venv", "/opt/dlcourse/lib", "/run/dlcourse"
 SOCKETS, CONNECTION = RUN + "/sockets", RUN + "/connection.json"
 WORK, HOME = "/grading", "/home/learner"
@@ -104,13 +104,16 @@ def isolation():
     """(mode, reason): mode "root" or "user" when kernels are sandboxed, else None with the reason."""
     global _found
     if _found is None:
-        saved = os.environ.get(STATE, "")
-        if ":" in saved:
+        # The saved finding holds only for the DLCOURSE_SANDBOX setting it was made under: a child
+        # started with another setting (DLCOURSE_SANDBOX=0, say) detects again.
+        setting = os.environ.get("DLCOURSE_SANDBOX", "")
+        saved_setting, _, saved = os.environ.get(STATE, "").partition("|")
+        if saved_setting == setting and ":" in saved:
             mode, reason = saved.split(":", 1)
             _found = (mode or None, reason)
         else:
             _found = _detect()
-            os.environ[STATE] = f"{_found[0] or ''}:{_found[1]}"
+            os.environ[STATE] = f"{setting}|{_found[0] or ''}:{_found[1]}"
     return _found
 
 

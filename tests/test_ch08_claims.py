@@ -309,8 +309,12 @@ def test_property_checks_name_each_known_mistake(name):
     from autograder.cases import reference_and_mistakes
     from dlcourse.checks import CheckFailure, check
 
+    from autograder.mistakes.mlp import HIDDEN_ONLY
+
     _, mistakes = reference_and_mistakes(name)
     assert mistakes
     for description, wrong in mistakes.items():
+        if description in HIDDEN_ONLY.get(name, ()):  # named by the hidden tests (tests/reference/test_mlp.py)
+            continue
         with pytest.raises(CheckFailure, match=f"matches {__import__('re').escape(description)}"):
             check(wrong, name)
