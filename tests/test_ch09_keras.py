@@ -49,6 +49,7 @@ def test_compile_with_metric_objects_and_a_string_free_loss_passes(keras):
     _both_checks(compile_for_classification, "compile_for_classification")
 
 
+@pytest.mark.slow  # traces a tf.function train step many times (about 2.5 minutes of CPU)
 def test_a_tf_function_train_step_returning_a_float_passes(tf):
     def train_step(model, optimizer, loss_fn, x, y):
         @tf.function

@@ -95,6 +95,7 @@ def _check_corpus(course, chapter, expectations, rows):
     assert set(expectations) <= exported, f"missing from the export: {sorted(set(expectations) - exported)}"
 
 
+@pytest.mark.slow  # the batch, /proc and in-kernel attack families cover the defences in the default run
 def test_whole_corpus_of_chapter_01(tmp_path, fast_timeouts):
     course, expectations, rows = _grade_corpus(tmp_path, "01_losses")
     _check_corpus(course, "01_losses", expectations, rows)
@@ -209,6 +210,7 @@ def test_batch_attacks_leave_every_row_and_classmate_intact(tmp_path):
     assert not (tmp_path / "DAEMON-WROTE").exists(), "a forked daemon wrote into the course after grading"
 
 
+@pytest.mark.slow  # waits out submission deadlines (about 2 minutes)
 def test_dead_stopped_and_stuck_workers_are_replaced_and_retried(tmp_path):
     """Without the kernel sandbox the kernel can signal its grading worker: the batch survives,
     the victim gets a row with the reason, the ledger records a failure, and a re-run retries it."""
@@ -326,6 +328,7 @@ def _gradebook_contents(db_url, chapter):
         return out
 
 
+@pytest.mark.slow  # grades the chapter twice, once per route
 def test_class_command_gives_the_same_gradebook_as_stock_nbgrader(tmp_path, fast_timeouts):
     scenarios = {"correct", "partial", "unanswered", "deleted_tests", "exits", "hardcode_visible"}
     stock, parallel = CourseDir(tmp_path / "stock"), CourseDir(tmp_path / "parallel")
@@ -339,6 +342,7 @@ def test_class_command_gives_the_same_gradebook_as_stock_nbgrader(tmp_path, fast
     assert _submitted_bytes(parallel.root) == before
 
 
+@pytest.mark.slow  # three grading runs of one class
 def test_rerun_is_idempotent_and_an_interrupted_run_resumes(tmp_path):
     course = CourseDir(tmp_path)
     course.release("01_losses")

@@ -135,7 +135,7 @@ def garbage(*args, **kwargs):
 
 
 @pytest.mark.parametrize("attack", [frame_walker, stored_answers, raising, deep, huge, garbage])
-@pytest.mark.parametrize("name", ["cosine_decay", "minibatch_indices", "dense_backward"])
+@pytest.mark.parametrize("name", ["cosine_decay", pytest.param("minibatch_indices", marks=pytest.mark.slow), "dense_backward"])
 def test_attack_functions_fail(attack, name):
     with pytest.raises(CheckFailure):
         check_hidden(attack, name)

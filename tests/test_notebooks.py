@@ -11,7 +11,7 @@ KERAS_CHAPTERS = {"09_keras_training", "10_gpu_keras_lab"}
 PROBE = "import sys; print('tensorflow loaded:', 'tensorflow' in sys.modules)"
 
 
-@pytest.mark.parametrize("chapter", [pytest.param(c, marks=[pytest.mark.keras] if c in KERAS_CHAPTERS else [], id=c)
+@pytest.mark.parametrize("chapter", [pytest.param(c, marks=[pytest.mark.keras, pytest.mark.slow] if c in KERAS_CHAPTERS else [], id=c)
                                      for c in chapters()])
 def test_solution_notebook_executes(chapter):
     nb, seconds = execute_notebook(solution_path(chapter), extra_cells=[PROBE])
