@@ -5,9 +5,8 @@ feedback; results match stock ``nbgrader autograde``; re-runs are idempotent and
 The attack families of :mod:`autograder.corpus` are each graded in one batch through the real
 command, next to innocent classmates (the full solution and a partial one), whose rows must stay
 full and correct and whose submitted files must stay byte-identical. An attack whose defeat
-depends on work that is not in the grader itself (the kernel sandbox, or hidden checks judged
-outside the kernel; ``Expectation.needs``) makes its test xfail, naming what it needs, instead of
-failing; everything the grader does itself is asserted unconditionally.
+depends on a defence outside the class grader itself (the kernel sandbox, or hidden checks judged
+outside the kernel; ``Expectation.needs``) fails its test naming that defence.
 """
 
 import csv
@@ -181,10 +180,10 @@ def _attack_problems(course, chapter, expectations, rows, before):
     return own, others
 
 
-def _xfail_if_needed(others):
-    if any(others.values()):
-        pending = {k: v for k, v in others.items() if v}
-        pytest.xfail("; ".join(f"needs {k}: " + " | ".join(v) for k, v in pending.items()))
+def _assert_defences_held(others):
+    """Fail, naming the defence that should have stopped them, when attacks got through."""
+    pending = {k: v for k, v in others.items() if v}
+    assert not pending, "; ".join(f"the {k} did not stop: " + " | ".join(v) for k, v in pending.items())
 
 
 def _alive(pid):
@@ -259,7 +258,7 @@ def test_attacks_through_the_workers_proc_entry(tmp_path):
             others.setdefault("sandbox", []).append("proc_write changed classmates' submitted files")
         else:
             _check_innocents(course, "01_losses", rows, before)
-        _xfail_if_needed(others)
+        _assert_defences_held(others)
     finally:
         for marker in markers:
             marker.unlink(missing_ok=True)
@@ -277,7 +276,7 @@ def _kernel_attacks(tmp_path, chapter):
         leaked = sorted(str(p.relative_to(stolen)) for p in stolen.rglob("*.py")) if stolen.exists() else []
         if leaked:
             others.setdefault("outside judging", []).append(f"steal_copy copied {leaked[:5]}")
-        _xfail_if_needed(others)
+        _assert_defences_held(others)
     finally:
         shutil.rmtree(stolen, ignore_errors=True)
 
@@ -289,10 +288,7 @@ def test_in_kernel_attacks_on_chapter_01(tmp_path):
 def _chapter_param(chapter):
     marks = [pytest.mark.slow]
     if chapter in KERAS_CHAPTERS:
-        marks += [pytest.mark.keras, pytest.mark.xfail(
-            strict=False, reason="needs outside judging: the Keras chapters' custom checks still run in the kernel "
-                                 "(IN_KERNEL_TOPICS), where the sandbox hides autograder, so even the full solution "
-                                 "fails its hidden tests in a batch")]
+        marks += [pytest.mark.keras]
     return pytest.param(chapter, marks=marks, id=chapter)
 
 
