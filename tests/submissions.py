@@ -42,5 +42,10 @@ def stub_out(source):
     return _SOLUTION.sub(lambda m: f"{m.group(1)}raise NotImplementedError()", source)
 
 
+def with_summed_mse(nb):
+    """Chapter 01's notebook with ``mse`` summing instead of averaging (the catalogue's named mistake)."""
+    return with_cell_edited(nb, "mse", lambda s: s.replace("np.mean((y_pred", "np.sum((y_pred"))
+
+
 def dumps(nb):
     return json.dumps(nb, indent=1)
