@@ -348,8 +348,7 @@ class _DlcFake(importlib.abc.MetaPathFinder, importlib.abc.Loader):
     def exec_module(self, module):
         module.__path__ = []
         module.check_hidden = lambda *a, **k: print('hidden tests passed')
-        module.judge_hidden = lambda *a, **k: None
-        module.has_custom_check = lambda *a, **k: False
+        module.run_hidden = lambda *a, **k: None
 sys.meta_path.insert(0, _DlcFake())
 """
 

@@ -158,9 +158,6 @@ def kernels_isolated():
     return mode is not None
 
 
-namespaces_available = kernels_isolated  # the earlier name, kept for callers
-
-
 # -- the bwrap command line -------------------------------------------------------------------
 def _namespace_args(mode, uid):
     args = ["bwrap", "--unshare-pid", "--unshare-ipc", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try",

@@ -26,7 +26,7 @@ from autograder.corpus import ISOLATION_SCENARIOS, build_corpus
 from autograder.course_dir import CourseDir
 from autograder.grade_class import Ledger, fingerprint, grade_class, summary_rows
 from autograder.release import ROOT, chapters
-from autograder.sandbox import namespaces_available
+from autograder.sandbox import kernels_isolated
 
 pytestmark = pytest.mark.nbgrader
 KERAS_CHAPTERS = {"09_keras_training", "10_gpu_keras_lab"}
@@ -69,7 +69,7 @@ def _grade_corpus(tmp_path, chapter):
 
 
 def _check_corpus(course, chapter, expectations, rows):
-    isolated = namespaces_available()
+    isolated = kernels_isolated()
     problems = []
     for scenario, expected in expectations.items():
         student, score, max_score, status, notes = rows[scenario]
