@@ -29,9 +29,10 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograder.release import ROOT, chapters, solution_path
-
-_SOLUTION = re.compile(r"( *)### BEGIN SOLUTION\n.*?### END SOLUTION", re.S)
+from autograder.notebook_cells import grade_id, graded_points, is_solution_cell, is_test_cell, solution_ids, \
+    source, stub_solution
+from autograder.release import ROOT, chapters
+from autograder.submissions import as_handed_in, dumps, load_solution, with_cell_edited, with_stubs
 
 
 @dataclass
@@ -63,50 +64,6 @@ class Symlink:
     target: str
 
 
-def _load(path):
-    return json.loads(Path(path).read_text(encoding="utf-8"))
-
-
-def _meta(cell):
-    return cell.get("metadata", {}).get("nbgrader", {})
-
-
-def _solution_ids(nb):
-    return [_meta(c)["grade_id"] for c in nb["cells"] if c["cell_type"] == "code" and _meta(c).get("solution")]
-
-
-def _points(nb):
-    return {_meta(c)["grade_id"]: _meta(c)["points"] for c in nb["cells"] if _meta(c).get("grade")}
-
-
-def _edit(nb, grade_id, edit):
-    nb = copy.deepcopy(nb)
-    for cell in nb["cells"]:
-        if _meta(cell).get("grade_id") == grade_id:
-            source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
-            cell["source"] = edit(source)
-            return nb
-    raise KeyError(grade_id)
-
-
-def _stub(source):
-    return _SOLUTION.sub(lambda m: f"{m.group(1)}raise NotImplementedError()", source)
-
-
-def _strip_markers(nb):
-    """The solution as a student would hand it in: no BEGIN/END SOLUTION lines, no hidden tests."""
-    nb = copy.deepcopy(nb)
-    for cell in nb["cells"]:
-        source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
-        source = re.sub(r"### BEGIN HIDDEN TESTS\n.*?### END HIDDEN TESTS\n?", "", source, flags=re.S)
-        cell["source"] = re.sub(r"^ *### (BEGIN|END) SOLUTION\n?", "", source, flags=re.M)
-    return nb
-
-
-def _dumps(nb):
-    return json.dumps(nb, indent=1, ensure_ascii=False)
-
-
 def _function_name(solution_cell_source):
     found = re.search(r"^(?:def|class) (\w+)", solution_cell_source, re.M)
     return found.group(1) if found else None
@@ -120,15 +77,15 @@ _repo = _os.path.dirname(_os.path.dirname(_os.path.abspath(_dl.__file__)))
 
 def scenarios(chapter, other_chapter=None):
     """dict name -> (file contents by relative path, Expectation) for one chapter."""
-    source = _load(solution_path(chapter))
+    solution = load_solution(chapter)
     release_text = (ROOT / "course" / chapter / f"{chapter}.ipynb").read_text(encoding="utf-8")
-    full = _strip_markers(source)
-    points = _points(source)
+    full = as_handed_in(solution)
+    points = graded_points(solution)
     total = float(sum(points.values()))
-    ids = _solution_ids(source)
+    ids = solution_ids(solution)
     last = ids[-1]
     last_points = float(points.get(f"test_{last}", 0))
-    fn = _function_name(next("".join(c["source"]) for c in source["cells"] if _meta(c).get("grade_id") == last))
+    fn = _function_name(next(source(c) for c in solution["cells"] if grade_id(c) == last))
     name = f"{chapter}.ipynb"
     out = {}
 
@@ -138,19 +95,16 @@ def scenarios(chapter, other_chapter=None):
         out[key] = (files, Expectation(expected, list(contains), why))
 
     def appended(code):
-        return _dumps(_edit(full, last, lambda s: s + "\n" + code))
+        return dumps(with_cell_edited(full, last, lambda s: s + "\n" + code))
 
     def cheating(code):
         """The last exercise left unanswered, plus code that tries to get its points anyway."""
-        return _dumps(_strip_markers(_edit(source, last, lambda s: _stub(s) + "\n" + code)))
+        return dumps(as_handed_in(with_cell_edited(solution, last, lambda s: stub_solution(s) + "\n" + code)))
 
     # correct and partially correct
-    add("correct", _dumps(full), total, why="the full solution")
+    add("correct", dumps(full), total, why="the full solution")
     half = ids[len(ids) // 2:]  # the later exercises: earlier ones never depend on them
-    partial = source
-    for grade_id in half:
-        partial = _edit(partial, grade_id, _stub)
-    add("partial", _dumps(_strip_markers(partial)), total - sum(points.get(f"test_{g}", 0) for g in half),
+    add("partial", dumps(as_handed_in(with_stubs(solution, half))), total - sum(points.get(f"test_{g}", 0) for g in half),
         why=f"stubs left in {', '.join(half)}")
     add("unanswered", release_text, 0.0, why="the release, untouched")
 
@@ -168,30 +122,30 @@ def scenarios(chapter, other_chapter=None):
     add("empty_notebook", json.dumps({"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}), 0.0,
         "has no cells")
     out["missing_notebook"] = ({"README.txt": "I forgot to upload it"}, Expectation(0.0, ["no notebook was found"]))
-    add("renamed", _dumps(full), total, "was submitted as", filename="my_final_version.ipynb")
+    add("renamed", dumps(full), total, "was submitted as", filename="my_final_version.ipynb")
     if other_chapter:
-        add("other_chapter", _dumps(_strip_markers(_load(solution_path(other_chapter)))), 0.0,
+        add("other_chapter", dumps(as_handed_in(load_solution(other_chapter))), 0.0,
             "does not contain the exercise cells")
-    broken_bytes = _dumps(full).encode("utf-8").replace(b"# Chapter", b"# \xff\xfe Chapter", 1)
+    broken_bytes = dumps(full).encode("utf-8").replace(b"# Chapter", b"# \xff\xfe Chapter", 1)
     out["non_utf8"] = ({name: broken_bytes}, Expectation(total, ["not UTF-8"]))
     no_tests = copy.deepcopy(full)
-    no_tests["cells"] = [c for c in no_tests["cells"] if not _meta(c).get("grade")]
-    add("deleted_tests", _dumps(no_tests), total, "had been deleted and has been restored")
+    no_tests["cells"] = [c for c in no_tests["cells"] if not is_test_cell(c)]
+    add("deleted_tests", dumps(no_tests), total, "had been deleted and has been restored")
     edited = copy.deepcopy(full)
     for cell in edited["cells"]:
-        if _meta(cell).get("grade"):
+        if is_test_cell(cell):
             cell["source"] = "pass  # tests removed"
-    add("edited_tests", _dumps(edited), total, "was modified and has been restored")
+    add("edited_tests", dumps(edited), total, "was modified and has been restored")
     moved = copy.deepcopy(full)
-    tests = [c for c in moved["cells"] if _meta(c).get("grade")]
-    moved["cells"] = tests + [c for c in moved["cells"] if not _meta(c).get("grade")]
-    add("moved_tests", _dumps(moved), total, "released order was restored")
+    tests = [c for c in moved["cells"] if is_test_cell(c)]
+    moved["cells"] = tests + [c for c in moved["cells"] if not is_test_cell(c)]
+    add("moved_tests", dumps(moved), total, "released order was restored")
     relabelled = copy.deepcopy(full)
     for cell in relabelled["cells"]:
-        if _meta(cell).get("grade"):
+        if is_test_cell(cell):
             cell["metadata"]["nbgrader"].update(grade=False, points=0)
-    add("changed_metadata", _dumps(relabelled), total, "was modified and has been restored")
-    add("extra_files", _dumps(full), total, extra={"data.csv": "a,b\n1,2\n" * 1000, "helper.py": "X = 1\n"})
+    add("changed_metadata", dumps(relabelled), total, "was modified and has been restored")
+    add("extra_files", dumps(full), total, extra={"data.csv": "a,b\n1,2\n" * 1000, "helper.py": "X = 1\n"})
 
     # hostile: each tries to get the points of the unanswered last exercise
     add("patch_numpy", cheating("import numpy as np\nnp.allclose = lambda *a, **k: True\n"
@@ -412,17 +366,17 @@ def _release_attack(release, first_code="", per_function=None):
     nb = copy.deepcopy(release)
     first = True
     for cell in nb["cells"]:
-        if cell["cell_type"] != "code" or not _meta(cell).get("solution"):
+        if cell["cell_type"] != "code" or not is_solution_cell(cell):
             continue
-        source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+        text = source(cell)
         if first and first_code:
-            source += "\n" + first_code
-        fn = _function_name(source)
+            text += "\n" + first_code
+        fn = _function_name(text)
         if per_function and fn:
-            source += "\n" + per_function(fn)
-        cell["source"] = source
+            text += "\n" + per_function(fn)
+        cell["source"] = text
         first = False
-    return _dumps(nb)
+    return dumps(nb)
 
 
 def _from_namespace(fn):
@@ -458,12 +412,12 @@ def attack_scenarios(chapter, family):
         empty = json.loads(release_text)
         empty["cells"] = empty["cells"][:1] + [{"cell_type": "code", "metadata": {}, "source": "", "outputs": [],
                                                 "execution_count": None} for _ in range(5000)] + empty["cells"][1:]
-        add("empty_cells", _dumps(empty), "empty cells were removed")
+        add("empty_cells", dumps(empty), "empty cells were removed")
         forged = json.loads(release_text)
         forged["metadata"]["dlcourse"] = {"grading_notes": [FORGED_NOTE, SCRIPT_PAYLOAD]}
         forged["metadata"]["dlcourse_grader"] = {"notes": [FORGED_NOTE, SCRIPT_PAYLOAD]}
         forged["cells"][0]["metadata"]["dlcourse_grader"] = {"notes": [FORGED_NOTE]}
-        add("forged_note", {f"{SCRIPT_PAYLOAD.replace('/', '')}.ipynb": _dumps(forged)}, "was submitted as",
+        add("forged_note", {f"{SCRIPT_PAYLOAD.replace('/', '')}.ipynb": dumps(forged)}, "was submitted as",
             not_contain=[FORGED_NOTE, SCRIPT_PAYLOAD, SCRIPT_PAYLOAD.replace("/", "")],
             why="notes in the submission's metadata, and a file name that is HTML")
     elif family == "proc":

@@ -21,14 +21,11 @@ import nbformat
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Dict, Unicode
 
+from autograder.notebook_cells import grade_id as _grade_id, is_read_only
 from autograder.translations import notebook_language
 from dlcourse.i18n import translate
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def _grade_id(cell):
-    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
 
 
 def _markdown_by_grade_id(path):
@@ -65,13 +62,12 @@ class _Releases(NbGraderPreprocessor):
 def swap_markdown(nb, source, target):
     """Replace, by grade id, each markdown cell whose text is ``source``'s with ``target``'s; count them.
 
-    source None: every read-only (locked, not an answer) markdown cell, whatever its text.
+    source None: every read-only (locked, neither an answer nor a test) markdown cell, whatever its text.
     """
     swapped = 0
     for cell in nb.cells:
-        grade_id, meta = _grade_id(cell), cell.get("metadata", {}).get("nbgrader", {})
-        matches = (meta.get("locked") and not meta.get("solution")) if source is None else \
-            (grade_id in source and cell["source"] == source[grade_id])
+        grade_id = _grade_id(cell)
+        matches = is_read_only(cell) if source is None else (grade_id in source and cell["source"] == source[grade_id])
         if cell["cell_type"] == "markdown" and grade_id in target and matches:
             cell["source"] = target[grade_id]
             swapped += 1

@@ -28,6 +28,7 @@ from pathlib import Path
 
 import nbformat
 
+from autograder.notebook_cells import grade_id, grade_ids, nbgrader_meta, source as cell_source
 from autograder.notes import add_note, strip_notes
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,13 +36,6 @@ MAX_FILE_BYTES = int(os.environ.get("DLCOURSE_MAX_SUBMITTED_FILE_MB", "50")) * 1
 MAX_FILES = 500
 MAX_DEPTH = 8
 MAX_ADDED_CELLS = 500
-
-
-def _grade_ids(nb_dict):
-    cells = nb_dict.get("cells", []) if isinstance(nb_dict, dict) else []
-    return {c.get("metadata", {}).get("nbgrader", {}).get("grade_id") for c in cells
-            if isinstance(c, dict) and isinstance(c.get("metadata"), dict)
-            and isinstance(c["metadata"].get("nbgrader"), dict)} - {None}
 
 
 def _kind(mode):
@@ -147,13 +141,10 @@ def _salvage(data, notes):
     for cell in data.get("cells", []) if isinstance(data, dict) and isinstance(data.get("cells"), list) else []:
         if not isinstance(cell, dict):
             continue
-        source = cell.get("source", "")
-        source = "".join(str(s) for s in source) if isinstance(source, list) else str(source)
-        kind = cell.get("cell_type")
-        new = nbformat.v4.new_markdown_cell(source) if kind == "markdown" else nbformat.v4.new_code_cell(source)
-        metadata = cell.get("metadata")
-        if isinstance(metadata, dict) and isinstance(metadata.get("nbgrader"), dict):
-            new.metadata["nbgrader"] = json.loads(json.dumps(metadata["nbgrader"]))
+        kind, text = cell.get("cell_type"), cell_source(cell)
+        new = nbformat.v4.new_markdown_cell(text) if kind == "markdown" else nbformat.v4.new_code_cell(text)
+        if nbgrader_meta(cell):
+            new.metadata["nbgrader"] = json.loads(json.dumps(nbgrader_meta(cell)))
         cells.append(new)
     nb = nbformat.v4.new_notebook()
     nb.cells = cells
@@ -198,11 +189,11 @@ def _pick_notebook(folder, chapter, release):
                   and not p.name.startswith(".") and p.is_file()]
     if not candidates:
         return None, None
-    wanted = _grade_ids(release)
+    wanted = grade_ids(release)
 
     def score(path):
         try:
-            return len(_grade_ids(_parse(path.read_bytes().decode("utf-8", errors="replace"))) & wanted)
+            return len(grade_ids(_parse(path.read_bytes().decode("utf-8", errors="replace"))) & wanted)
         except ValueError:
             return -1
 
@@ -211,17 +202,16 @@ def _pick_notebook(folder, chapter, release):
 
 
 def _is_empty(cell):
-    source = cell.get("source", "")
-    return not ("".join(source) if isinstance(source, list) else str(source)).strip()
+    return not cell_source(cell).strip()
 
 
 def limit_cells(nb, release, notes):
     """Drop learner-added empty cells, and added cells beyond ``MAX_ADDED_CELLS``; True if changed."""
-    wanted = _grade_ids(release)
+    wanted = grade_ids(release)
     kept, empty, over = [], 0, 0
     added = 0
     for cell in nb.cells:
-        if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") in wanted:
+        if grade_id(cell) in wanted:
             kept.append(cell)
         elif _is_empty(cell):
             empty += 1

@@ -31,15 +31,13 @@ import sys
 
 import nbformat
 
+from autograder.notebook_cells import cell_label as _label, is_read_only
+
 KEY = "dlcourse"
 FLAG = "reader"
 RUN_ENV = "DLCOURSE_RUN_READER_CELLS"
 
 _MAGIC = re.compile(r"^(\s*)[%!].*$", re.M)
-
-
-def _nbgrader(cell):
-    return cell.get("metadata", {}).get("nbgrader", {}) or {}
 
 
 def marked(cell):
@@ -53,9 +51,7 @@ def skippable(cell):
     A solution or grade cell, or any cell without nbgrader's ``locked`` (a learner's own cell), is
     never skipped, whatever its metadata says.
     """
-    meta = _nbgrader(cell)
-    return (cell.get("cell_type") == "code" and marked(cell) and bool(meta.get("locked"))
-            and not meta.get("solution") and not meta.get("grade"))
+    return cell.get("cell_type") == "code" and marked(cell) and is_read_only(cell)
 
 
 def run_reader_cells():
@@ -213,11 +209,6 @@ def _code_cells(nb):
     return [(i, c) for i, c in enumerate(nb.cells) if c.cell_type == "code"]
 
 
-def _label(index, cell):
-    grade_id = _nbgrader(cell).get("grade_id")
-    return f"cell {index + 1}" + (f" ({grade_id})" if grade_id else "")
-
-
 def leaks(nb, skipped=skippable):
     """Sentences naming each name a skipped cell binds (or changes) that a later running cell reads
     before any running cell in between rebinds it; none: ``[]``."""
@@ -264,9 +255,7 @@ def propose(nb):
     """The indices of the cells the authoring rule marks: read-only cells after the set-up cell,
     neither solution nor grade cells, not ``"reader": false``, that no later running cell needs."""
     def candidate(k, cell):
-        meta = _nbgrader(cell)
-        return (k > 0 and bool(meta.get("locked")) and not meta.get("solution") and not meta.get("grade")
-                and (cell.metadata.get(KEY) or {}).get(FLAG) is not False)
+        return k > 0 and is_read_only(cell) and (cell.metadata.get(KEY) or {}).get(FLAG) is not False
     return _plan(nb, candidate)
 
 

@@ -20,6 +20,8 @@ import nbformat
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Unicode
 
+from autograder.notebook_cells import grade_id as _grade_id, grading_meta, is_solution_cell, is_test_cell, \
+    source as _source, without_hidden_tests
 from autograder.notes import add_note, store_notes, strip_notes, take_over
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -36,28 +38,9 @@ SUSPICIOUS = [
 ]
 
 
-HIDDEN_BLOCK = re.compile(r"### BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN TESTS\n?", re.S)
-_GRADING_KEYS = ("grade", "grade_id", "locked", "points", "solution", "task")
-
-
-def _meta(cell):
-    return cell.get("metadata", {}).get("nbgrader", {})
-
-
-def _grading_meta(cell):
-    """The metadata fields that decide grading (not checksums or schema versions)."""
-    meta = _meta(cell)
-    return {k: meta.get(k) for k in _GRADING_KEYS}
-
-
 def _visible(cell):
     """A cell's source as students see it: hidden tests removed, outer whitespace ignored."""
-    return HIDDEN_BLOCK.sub("", _source(cell)).strip()
-
-
-def _source(cell):
-    src = cell.get("source", "")
-    return "".join(src) if isinstance(src, list) else src
+    return without_hidden_tests(_source(cell)).strip()
 
 
 def suspicious_findings(sources):
@@ -82,13 +65,13 @@ def restore_structure(nb, release, chapter, notes=None):
     """
     strip_notes(nb)
     notes = list(notes or [])
-    release_ids = [_meta(c).get("grade_id") for c in release.cells]
+    release_ids = [_grade_id(c) for c in release.cells]
     release_set = set(release_ids)
     found, order, extras = {}, [], {None: []}
     previous = None
     foreign = 0
     for cell in nb.cells:
-        grade_id = _meta(cell).get("grade_id")
+        grade_id = _grade_id(cell)
         if grade_id in release_set and grade_id not in found:
             found[grade_id] = cell
             order.append(grade_id)
@@ -100,7 +83,7 @@ def restore_structure(nb, release, chapter, notes=None):
         extra.get("metadata", {}).pop("nbgrader", None)
         extras.setdefault(previous, []).append(extra)
 
-    solution_ids = [g for g, c in zip(release_ids, release.cells) if _meta(c).get("solution")]
+    solution_ids = [g for g, c in zip(release_ids, release.cells) if is_solution_cell(c)]
     matched = sum(1 for g in solution_ids if g in found)
     if solution_ids and matched == 0:
         if not nb.cells:
@@ -112,16 +95,15 @@ def restore_structure(nb, release, chapter, notes=None):
     cells = list(extras[None])
     flagged_sources = {}
     for release_cell, grade_id in zip(release.cells, release_ids):
-        meta = _meta(release_cell)
         student = found.get(grade_id)
-        if meta.get("solution"):
+        if is_solution_cell(release_cell):
             if student is None:
                 cell = copy.deepcopy(release_cell)
                 if matched:
                     add_note(notes, f"the exercise cell {grade_id} was missing; it was restored as the empty stub")
             else:
                 cell = copy.deepcopy(student)
-                if _grading_meta(student) != _grading_meta(release_cell):
+                if grading_meta(student) != grading_meta(release_cell):
                     add_note(notes, f"the metadata of cell {grade_id} had been changed; it has been restored")
                 cell["metadata"] = copy.deepcopy(release_cell["metadata"])
                 cell["cell_type"] = release_cell["cell_type"]
@@ -131,10 +113,10 @@ def restore_structure(nb, release, chapter, notes=None):
                 cell.setdefault("execution_count", None)
         else:
             cell = copy.deepcopy(release_cell)
-            if meta.get("grade") and matched:
+            if is_test_cell(release_cell) and matched:
                 if student is None:
                     add_note(notes, f"test cell {grade_id} had been deleted and has been restored")
-                elif _visible(student) != _visible(release_cell) or _grading_meta(student) != _grading_meta(release_cell):
+                elif _visible(student) != _visible(release_cell) or grading_meta(student) != grading_meta(release_cell):
                     add_note(notes, f"test cell {grade_id} was modified and has been restored")
             elif student is not None and _visible(student) != _visible(release_cell) and matched:
                 add_note(notes, f"the read-only cell {grade_id} had been edited; it has been restored")

@@ -33,11 +33,11 @@ from nbgrader.preprocessors import Execute
 from traitlets import Bool, Integer
 
 from autograder.hidden import companion_names, run_hidden
+from autograder.notebook_cells import cell_label, hidden_tests, is_test_cell, without_hidden_tests
 from autograder.notes import add_note, notes_cell, pop_notes
 from autograder.protocol.session import interpreter_source
 from autograder.protocol.wire import ProtocolError
 from autograder.reader_cells import cells_to_skip, run_reader_cells
-from autograder.restore_cells import HIDDEN_BLOCK
 from autograder.sandbox import isolation, kernels_isolated
 from dlcourse.checks.runner import CheckFailure
 
@@ -55,10 +55,6 @@ def __dlc_hidden_run():
 __dlc_hidden_run()
 del __dlc_hidden_run
 """
-
-
-def _is_grade_cell(cell):
-    return bool(cell.get("metadata", {}).get("nbgrader", {}).get("grade"))
 
 
 def _error_output(ename, message):
@@ -108,21 +104,21 @@ class TrustedExecute(Execute):
         if self._gave_up:
             cell.outputs = [_error_output("NotRun", "not run: the kernel kept dying or hanging earlier in the notebook")]
             return cell, resources
-        hidden = HIDDEN_BLOCK.search(cell.source) if _is_grade_cell(cell) else None
+        hidden = hidden_tests(cell.source) if is_test_cell(cell) else None
         original = cell.source
-        if hidden:
-            cell.source = HIDDEN_BLOCK.sub("", original)
+        if hidden is not None:
+            cell.source = without_hidden_tests(original)
         try:
             self._run_cell(cell, index)
         finally:
             cell.source = original
-        if hidden and not self._gave_up:
-            for name, explicit in HIDDEN_CALL.findall(hidden.group(1)):
+        if hidden is not None and not self._gave_up:
+            for name, explicit in HIDDEN_CALL.findall(hidden):
                 self._run_hidden(cell, index, explicit or name, name)
         return cell, resources
 
     def _run_cell(self, cell, index):
-        label = self._label(cell, index)
+        label = cell_label(index, cell)
         if time.monotonic() > self._deadline:  # DLCOURSE_NOTEBOOK_TIMEOUT: this cell and the rest are not run
             cell.outputs = [_error_output("NotRun", f"not run: the notebook ran longer than {self._time_limit} s in all")]
             add_note(self._notes, f"the notebook ran longer than {self._time_limit} s in all; {label} and the cells "
@@ -141,10 +137,6 @@ class TrustedExecute(Execute):
             cell.outputs.append(_error_output("KernelDied", message))
             self._recover(index, message)
 
-    def _label(self, cell, index):
-        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-        return f"cell {index + 1}" + (f" ({grade_id})" if grade_id else "")
-
     def _recover(self, index, message):
         """Restart the kernel and silently re-run the cells before ``index`` (except bad ones)."""
         self._skip.add(index)
@@ -159,7 +151,7 @@ class TrustedExecute(Execute):
         for i, earlier in enumerate(self.nb.cells[:index]):
             if earlier.cell_type != "code" or i in self._skip:
                 continue
-            shadow = nbformat.v4.new_code_cell(HIDDEN_BLOCK.sub("", earlier.source))
+            shadow = nbformat.v4.new_code_cell(without_hidden_tests(earlier.source))
             try:
                 self._execute_detached(shadow, i)
             except (CellTimeoutError, DeadKernelError):

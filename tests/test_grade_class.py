@@ -25,8 +25,10 @@ from autograder import corpus
 from autograder.corpus import ISOLATION_SCENARIOS, build_corpus
 from autograder.course_dir import CourseDir
 from autograder.grade_class import Ledger, fingerprint, grade_class, summary_rows
+from autograder.notebook_cells import graded_points
 from autograder.release import ROOT, chapters
 from autograder.sandbox import kernels_isolated
+from autograder.submissions import load_solution
 
 pytestmark = pytest.mark.nbgrader
 KERAS_CHAPTERS = {"09_keras_training", "10_gpu_keras_lab"}
@@ -140,8 +142,7 @@ def _attack_batch(tmp_path, chapter, family, env_extra=None, only=None):
 
 def _check_innocents(course, chapter, rows, before):
     """The innocent classmates: full, correct rows, feedback, and untouched submitted files."""
-    solution = corpus._load(corpus.solution_path(chapter))
-    total = float(sum(corpus._points(solution).values()))
+    total = float(sum(graded_points(load_solution(chapter)).values()))
     expected = corpus.scenarios(chapter)
     after = _submitted_bytes(course.root)
     for student in INNOCENTS:

@@ -278,16 +278,14 @@ sys.meta_path.insert(0, _Finder())
 def _attacked(solution, first_extra, body_for):
     """A submission with every solution region replaced by ``body_for(indent, name)`` and
     ``first_extra`` run at the top of the first solution cell."""
-    import re
-
+    from autograder.notebook_cells import SOLUTION_BLOCK
     from tests import submissions as subs
 
     nb = solution
     cells = subs.solution_cells(nb)
     for i, cell_id in enumerate(cells):
         def edit(source, cell_id=cell_id, first=(i == 0)):
-            source = re.sub(r"( *)### BEGIN SOLUTION\n.*?### END SOLUTION",
-                            lambda m: body_for(m.group(1), cell_id), source, flags=re.S)
+            source = SOLUTION_BLOCK.sub(lambda m: body_for(m.group(1), cell_id), source)
             return (first_extra + "\n" + source) if first else source
         nb = subs.with_cell_edited(nb, cell_id, edit)
     return nb
