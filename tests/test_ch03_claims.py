@@ -78,6 +78,69 @@ def test_nesterov_is_the_look_ahead_form_on_the_valley():
         np.testing.assert_allclose(w, theta + beta * u, atol=1e-13)
 
 
+# ----------------------------------------------------------------------------- momentum's rate, derived
+def _fitted_contraction(path, first=100):
+    """The notebook's fit: exp of the least-squares slope of ln ||w_k|| over steps first..end."""
+    k = np.arange(first, len(path))
+    return float(np.exp(np.polyfit(k, np.log(np.linalg.norm(path[first:], axis=1)), 1)[0]))
+
+
+def _rates(kappa):
+    """(GD formula, GD measured, momentum formula, momentum measured) on diag(1, kappa) from the start point."""
+    matrix = np.diag([1.0, kappa])
+    root = np.sqrt(kappa)
+    gd = optimize(sgd_step, lambda w: matrix @ w, W_START, 200, lr=2 / (1 + kappa))
+    hb = optimize(momentum_step, lambda w: matrix @ w, W_START, 200, lr=4 / (root + 1) ** 2,
+                  beta=((root - 1) / (root + 1)) ** 2)
+    return (kappa - 1) / (kappa + 1), _fitted_contraction(gd), (root - 1) / (root + 1), _fitted_contraction(hb)
+
+
+@pytest.mark.parametrize("kappa", [10.0, 50.0, 250.0])
+def test_measured_contractions_match_the_two_formulas(kappa):
+    """GD at 2/(mu + L) contracts by exactly (kappa - 1)/(kappa + 1); the heavy ball at (lr*, beta*) within 1% of
+    (sqrt kappa - 1)/(sqrt kappa + 1), about 0.7% above it (the double root's factor k over steps 100-200)."""
+    gd_theory, gd_measured, hb_theory, hb_measured = _rates(kappa)
+    assert gd_measured == pytest.approx(gd_theory, rel=1e-10)
+    assert hb_theory < hb_measured < 1.01 * hb_theory
+    assert round(100 * (hb_measured / hb_theory - 1), 1) == 0.7
+
+
+def test_heavy_ball_is_the_momentum_step_and_the_roots_have_modulus_sqrt_beta():
+    kappa = 50.0
+    lr, beta = 4 / (np.sqrt(kappa) + 1) ** 2, ((np.sqrt(kappa) - 1) / (np.sqrt(kappa) + 1)) ** 2
+    path = optimize(momentum_step, lambda w: A @ w, W_START, 60, lr=lr, beta=beta)
+    heavy_ball = [W_START, W_START - lr * A @ W_START]
+    for _ in range(59):
+        w = heavy_ball[-1]
+        heavy_ball.append(w - lr * A @ w + beta * (w - heavy_ball[-2]))
+    np.testing.assert_allclose(np.array(heavy_ball), path, rtol=1e-12, atol=1e-300)
+    for lam in np.linspace(1.0, kappa, 7):  # every eigenvalue in [mu, L]: complex (or double) roots of modulus sqrt(beta)
+        roots = np.roots([1.0, -(1 + beta - lr * lam), beta])
+        np.testing.assert_allclose(np.abs(roots), np.sqrt(beta), rtol=1e-6)
+    # at the ends the discriminant is zero: a double root
+    for lam in (1.0, kappa):
+        assert (1 + beta - lr * lam) ** 2 - 4 * beta == pytest.approx(0.0, abs=1e-12)
+
+
+def test_stated_numbers_of_the_valley():
+    kappa = 50.0
+    gd_theory, _, hb_theory, _ = _rates(kappa)
+    lr_star = 4 / (np.sqrt(kappa) + 1) ** 2
+    steps_gd, steps_hb = np.log(1e-6) / np.log(gd_theory), np.log(1e-6) / np.log(hb_theory)
+    text = _markdown("c055")
+    assert f"\\rho_{{\\text{{GD}}}} = 49/51 = {gd_theory:.3f}" in text
+    assert f"\\rho_{{\\text{{HB}}}} = {hb_theory:.3f}" in text
+    assert f"takes {round(steps_gd)} steps against {round(steps_hb)}" in text
+    assert f"\\eta^\\star = {lr_star:.3f}$ is above" in text and "limit $2/L = 0.04$" in text
+    assert round(steps_gd / steps_hb) == round(np.sqrt(kappa)) == 7
+    assert "about $\\sqrt{50} \\approx 7$ times fewer steps" in _markdown("c058")
+    # stable while lr L < 2 (1 + beta), beyond gradient descent's 2 / L
+    beta = hb_theory**2
+    for factor, converges in ((0.99, True), (1.01, False)):
+        w = optimize(momentum_step, lambda z: A @ z, W_START, 3000, lr=factor * 2 * (1 + beta) / kappa, beta=beta)[-1]
+        assert (np.linalg.norm(w) < 1e-3) == converges, factor
+
+
 # ----------------------------------------------------------------------------- Adagrad, RMSprop
 def test_adagrad_without_eps_gives_nan_and_with_eps_leaves_the_entry_alone():
     g0 = np.array([0.0, 0.5])
