@@ -2,19 +2,30 @@
 
 For each chapter module in :mod:`autograder.cases`, the reference and the known
 mistakes are evaluated on the VISIBLE inputs and stored as plain numbers in
-``dlcourse/checks/cases/<CHAPTER>.json``. The student package thus holds expected
-outputs, never the code that computes them. ``--check`` exits non-zero when the
-stored files are out of date (a test runs it).
+``dlcourse/checks/cases/<CHAPTER>.json``. A chapter whose property checks
+(``dlcourse/checks/properties/``) compare with stored numbers defines
+``stored_numbers()`` in its cases module; what it returns is written to
+``dlcourse/checks/cases/properties/<CHAPTER>.json``, read by
+:func:`dlcourse.checks.properties.stored`. The student package thus holds expected
+outputs, never the code that computes them, and every stored number comes from this
+one build step. ``--check`` exits non-zero when the stored files are out of date (a
+test runs it); property numbers computed in float32 (the Keras chapters) may differ in
+their last digits from machine to machine, so those files are compared within a
+tolerance, not as text.
 """
 
 import argparse
 import sys
 from pathlib import Path
 
+import numpy as np
+
 from autograder.cases import evaluate, reference_and_mistakes, topic_modules
-from dlcourse.checks.encoding import dumps
+from dlcourse.checks.encoding import dumps, loads
 
 CASES_DIR = Path(__file__).resolve().parent.parent / "dlcourse" / "checks" / "cases"
+PROPERTIES_DIR = CASES_DIR / "properties"
+PROPERTY_RTOL, PROPERTY_ATOL = 1e-5, 1e-7
 
 
 def build_chapter(module):
@@ -39,8 +50,41 @@ def build_chapter(module):
 
 
 def rendered_files():
-    """dict path -> JSON text, one file per chapter that has visible cases."""
-    return {CASES_DIR / f"{m.CHAPTER}.json": dumps(build_chapter(m)) for m in topic_modules() if getattr(m, "VISIBLE", None)}
+    """dict path -> JSON text: one cases file per chapter that has visible cases, and one
+    property-numbers file per chapter whose cases module defines ``stored_numbers()``."""
+    files = {}
+    for module in topic_modules():
+        if getattr(module, "VISIBLE", None):
+            files[CASES_DIR / f"{module.CHAPTER}.json"] = dumps(build_chapter(module))
+        if hasattr(module, "stored_numbers"):
+            files[PROPERTIES_DIR / f"{module.CHAPTER}.json"] = dumps(module.stored_numbers())
+    return files
+
+
+def same_numbers(a, b, rtol=PROPERTY_RTOL, atol=PROPERTY_ATOL):
+    """True when two decoded stored values have the same structure, equal texts and flags, and
+    numbers equal within rtol/atol (NaN equal to NaN)."""
+    if isinstance(a, dict) or isinstance(b, dict):
+        return isinstance(a, dict) and isinstance(b, dict) and a.keys() == b.keys() \
+            and all(same_numbers(a[k], b[k], rtol, atol) for k in a)
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return type(a) is type(b) and len(a) == len(b) and all(same_numbers(x, y, rtol, atol) for x, y in zip(a, b))
+    if isinstance(a, (str, bool, type(None))) or isinstance(b, (str, bool, type(None))):
+        return type(a) is type(b) and a == b
+    try:
+        x, y = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    except (TypeError, ValueError):
+        return False
+    return x.shape == y.shape and bool(np.allclose(x, y, rtol=rtol, atol=atol, equal_nan=True))
+
+
+def up_to_date(path, current, text):
+    """Is the stored ``current`` text (None: no file) what the build would write?"""
+    if current == text:
+        return True
+    if current is None or path.parent != PROPERTIES_DIR:
+        return False
+    return same_numbers(loads(current), loads(text))
 
 
 def main(argv=None):
@@ -50,9 +94,10 @@ def main(argv=None):
     stale = []
     for path, text in rendered_files().items():
         current = path.read_text(encoding="utf-8") if path.exists() else None
-        if current != text:
+        if not up_to_date(path, current, text):
             stale.append(path)
             if not args.check:
+                path.parent.mkdir(parents=True, exist_ok=True)
                 path.write_text(text, encoding="utf-8")
                 print(f"wrote {path}")
     if args.check and stale:
