@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from autograder.cases import mlp as cases
-from autograder.reference import mlp as R
+from autograder.chapters.ch08_numpy_mlp_capstone import cases as cases
+from autograder.chapters.ch08_numpy_mlp_capstone import reference as R
 from dlcourse.data import load_digits
 from dlcourse.progress import ProgressBar, format_metric, format_seconds, track
 
@@ -124,6 +124,87 @@ def test_gradient_check_of_the_assembled_network(nb):
             numeric[i] = (up - down) / 2e-6
         assert np.max(np.abs(numeric - grads[key])) < 1e-8, key
     assert np.max(np.abs(grads["b1"])) < 1e-12 and np.max(np.abs(grads["b2"])) < 1e-12  # batch norm follows them
+
+
+# --------------------------------------------------------------------------- the two sanity checks
+
+
+def _markdown(cell_id):
+    """The text of one markdown cell of the chapter's source notebook."""
+    cells = json.loads(NOTEBOOK.read_text(encoding="utf-8"))["cells"]
+    return "".join(next(c["source"] for c in cells if c.get("id") == cell_id))
+
+
+def _reference_fresh_logits(X, seed, kernel=None):
+    """Logits of a fresh (64, 128, 10) network initialized as the reference train_mlp does (He, then Glorot)."""
+    from autograder.chapters.ch06_backprop_initialization.reference import glorot_uniform, he_normal
+
+    rng = np.random.default_rng(seed)
+    params = {"W1": he_normal(X.shape[1], 128, rng), "b1": np.zeros(128), "W2": glorot_uniform(128, 10, rng),
+              "b2": np.zeros(10)}
+    if kernel is not None:
+        for key in ("W1", "W2"):
+            params[key] = kernel.normal(size=params[key].shape)
+    return R.MLP(params, None, {**R.DEFAULT_CONFIG, "l2": 0.0}).predict_logits(X)
+
+
+def test_initial_loss_is_near_log_k_and_near_log_k_plus_half_the_logit_variance(nb, digits):
+    """Seeds 0-7: 2.33 to 2.75, each within 0.1 of log K + sigma^2 / 2; N(0, 1) kernels: about 44."""
+    from autograder.chapters.ch01_losses.reference import softmax_cross_entropy
+
+    X, y = digits["X_train"], digits["y_train"]
+    losses = []
+    for seed in range(8):
+        logits = _reference_fresh_logits(X, seed)
+        np.testing.assert_array_equal(nb["MLP"](64, (128,), 10, np.random.default_rng(seed)).predict_logits(X), logits)
+        losses.append(softmax_cross_entropy(logits, y))
+        assert abs(losses[-1] - (np.log(10) + logits.var(axis=1).mean() / 2)) < 0.1, seed
+    assert (round(min(losses), 2), round(max(losses), 2)) == (2.33, 2.75)
+    assert all(np.log(10) < loss < np.log(10) + 0.5 for loss in losses)
+    too_large = softmax_cross_entropy(_reference_fresh_logits(X, 0, kernel=np.random.default_rng(1)), y)
+    assert round(too_large) == 44
+    text = _markdown("c043")
+    assert f"$\\log 10 = {np.log(10):.2f}$" in text and f"start between {min(losses):.2f} and {max(losses):.2f}" in text
+    assert f"starts at about {round(too_large)};" in text
+    assert f"($\\log K / K = {np.log(10) / 10:.2f}$)" in text
+
+
+def test_averaging_mistakes_named_by_the_initial_loss_check(digits):
+    """Summed over the batch: n times log K; softmax over the batch axis: about log n."""
+    from autograder.chapters.ch01_losses.reference import softmax_cross_entropy
+
+    X, y = digits["X_train"], digits["y_train"]
+    logits = _reference_fresh_logits(X, 0)
+    loss = softmax_cross_entropy(logits, y)
+    shifted = logits - logits.max(axis=0)
+    over_batch = np.exp(shifted) / np.exp(shifted).sum(axis=0)          # normalized over the wrong axis
+    wrong_axis = -np.mean(np.log(over_batch[np.arange(len(y)), y]))
+    assert abs(wrong_axis - np.log(len(y))) < 0.5 and wrong_axis > loss + 4
+
+
+def test_a_tiny_batch_is_overfit_without_regularization_and_not_with_l2(digits):
+    """20 images (two per digit), batch 20, Adam 1e-2 constant, 100 steps: 2.68 -> below 1e-3, all right, about 72% on
+    the validation set; with L2 1e-2 the loss stalls near 0.56, every image still right. Cheap: well under a second."""
+    X, y = digits["X_train"], digits["y_train"]
+    tiny = np.concatenate([np.flatnonzero(y == digit)[:2] for digit in range(10)])
+    config = {"batch_size": 20, "epochs": 100, "lr": 1e-2, "schedule": "constant", "l2": 0.0, "dropout": 0.0,
+              "patience": None}
+    with _one_blas_thread():
+        start = time.perf_counter()
+        model, history = R.train_mlp(X[tiny], y[tiny], X[tiny], y[tiny], config, np.random.default_rng(0))
+        seconds = time.perf_counter() - start
+        l2_model, l2_history = R.train_mlp(X[tiny], y[tiny], X[tiny], y[tiny], {**config, "l2": 1e-2},
+                                           np.random.default_rng(0))
+    assert round(history["train_loss"][0], 2) == 2.68 and history["val_loss"][-1] < 1e-3
+    assert history["best_epoch"] == 99 and model.accuracy(X[tiny], y[tiny]) == 1.0
+    assert round(model.accuracy(digits["X_val"], digits["y_val"]), 2) == 0.72
+    assert round(l2_history["val_loss"][-1], 2) == 0.56 and l2_model.accuracy(X[tiny], y[tiny]) == 1.0
+    assert seconds < 2.0, seconds
+    text = _markdown("c045")
+    assert "has 9610 parameters" in text and sum(v.size for v in model.params.values()) == 9610
+    assert f"stalls near {l2_history['val_loss'][-1]:.2f}" in text
+    assert f"from {history['train_loss'][0]:.2f} to below $10^{{-3}}$ within 100 steps" in text
+    assert f"only about {round(100 * model.accuracy(digits['X_val'], digits['y_val']))}% of the validation set" in text
 
 
 # --------------------------------------------------------------------------- sampling and search
@@ -309,7 +390,7 @@ def test_property_checks_name_each_known_mistake(name):
     from autograder.cases import reference_and_mistakes
     from dlcourse.checks import CheckFailure, check
 
-    from autograder.mistakes.mlp import HIDDEN_ONLY
+    from autograder.chapters.ch08_numpy_mlp_capstone.mistakes import HIDDEN_ONLY
 
     _, mistakes = reference_and_mistakes(name)
     assert mistakes
