@@ -1,8 +1,13 @@
-"""Input validation used by the exercise stubs and the reference implementations.
+"""Input validation used by the exercise stubs, the notebooks' helpers and the reference implementations.
 
 Every graded function turns bad input into a ``ValueError`` that says what is wrong,
 instead of letting NumPy broadcast mismatched shapes into a silently wrong answer.
+The validators here are the only ones: a reference implementation imports them rather than
+writing its own, so the learner's stub and the reference reject the same inputs.
 """
+
+import math
+import numbers
 
 import numpy as np
 
@@ -49,3 +54,32 @@ def rate(value, name="rate"):
     if not 0.0 <= value < 1.0:
         raise ValueError(tr(f"{name} must lie in [0, 1), got {value}"))
     return value
+
+
+def whole_number(value, name, minimum=1):
+    """``value`` as an int; ``ValueError`` unless it is an integer (``3`` or ``3.0``, not ``True``) >= ``minimum``."""
+    if isinstance(value, bool) or int(value) != value or value < minimum:
+        raise ValueError(tr(f"{name} must be an integer >= {minimum}, got {value!r}"))
+    return int(value)
+
+
+def real(value, name, minimum=None, strict=False):
+    """``value`` as a float; ``ValueError`` unless it is a finite real number (not a bool, an array or a string),
+    and, with ``minimum``, >= ``minimum`` (``strict``: > ``minimum``)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ValueError(tr(f"{name} must be a real number, got {value!r}"))
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(tr(f"{name} must be finite, got {value!r}"))
+    if minimum is not None and strict and value <= minimum:
+        raise ValueError(tr(f"{name} must be > {minimum}, got {value!r}"))
+    if minimum is not None and value < minimum:
+        raise ValueError(tr(f"{name} must be >= {minimum}, got {value!r}"))
+    return value
+
+
+def generator(rng):
+    """``rng`` itself; ``ValueError`` unless it is a ``numpy.random.Generator`` (the only source of randomness)."""
+    if not isinstance(rng, np.random.Generator):
+        raise ValueError(tr(f"rng must be a numpy.random.Generator, e.g. np.random.default_rng(0), got {type(rng).__name__}"))
+    return rng
