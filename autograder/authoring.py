@@ -12,7 +12,7 @@ A graded function ``f`` is two cells of ``solutions/<chapter>/<chapter>.ipynb``:
 (read, change, write at once; nothing else in the notebook changes). The answer starts as a
 placeholder for the author to replace by the reference answer and a docstring giving shapes and
 conventions; the instructor side of ``f`` (reference, mistakes, visible and hidden cases) is
-written next to the chapter's other functions, as the printed steps say::
+written in the chapter's folder ``autograder/chapters/ch<chapter>/``, as the printed steps say::
 
     python -m autograder.authoring 01_losses huber --args "y_true, y_pred, delta=1.0" --points 2 --after test_mse
 """
@@ -32,7 +32,8 @@ PLACEHOLDER = "raise NotImplementedError('the reference answer goes here')"
 NEXT_STEPS = """\
 Next, for {name} in {chapter}:
   1. replace the placeholder in cell {name} by the answer and a docstring (shapes, conventions, errors);
-  2. the reference, its named mistakes and its visible and hidden cases, beside the chapter's others;
+  2. in autograder/chapters/ch{chapter}/: {name} in FUNCTIONS (__init__.py, notebook order), its reference
+     (reference.py), named mistakes (mistakes.py), visible and hidden cases (cases.py);
   3. .venv/bin/python -m autograder.build_checks          (the visible checks' stored numbers)
   4. the new markdown's translation (python -m autograder.translations stale)
   5. .venv/bin/python -m autograder.release {chapter}      (course/ and course_zh/)"""

@@ -1,6 +1,6 @@
 """Write the visible check cases students get: ``python -m autograder.build_checks``.
 
-For each chapter module in :mod:`autograder.cases`, the reference and the known
+For each chapter of :mod:`autograder.chapters` (its ``cases.py``), the reference and the known
 mistakes are evaluated on the VISIBLE inputs and stored as plain numbers in
 ``dlcourse/checks/cases/<CHAPTER>.json``. A chapter whose property checks
 (``dlcourse/checks/properties/``) compare with stored numbers defines
@@ -20,7 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from autograder.cases import evaluate, reference_and_mistakes, topic_modules
+from autograder.chapters import CHAPTERS, reference_and_mistakes
+from autograder.checking import evaluate
 from dlcourse.checks.encoding import dumps, loads
 
 CASES_DIR = Path(__file__).resolve().parent.parent / "dlcourse" / "checks" / "cases"
@@ -53,7 +54,7 @@ def rendered_files():
     """dict path -> JSON text: one cases file per chapter that has visible cases, and one
     property-numbers file per chapter whose cases module defines ``stored_numbers()``."""
     files = {}
-    for module in topic_modules():
+    for module in (chapter.module("cases") for chapter in CHAPTERS):
         if getattr(module, "VISIBLE", None):
             files[CASES_DIR / f"{module.CHAPTER}.json"] = dumps(build_chapter(module))
         if hasattr(module, "stored_numbers"):

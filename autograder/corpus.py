@@ -158,13 +158,14 @@ def scenarios(chapter, other_chapter=None):
         total - last_points, "changes how errors are reported")
     if fn:
         add("read_reference", cheating(
-            _FIND_REPO + "import glob\nfor _p in glob.glob(_os.path.join(_repo, 'autograder', 'reference', '*.py')):\n"
+            _FIND_REPO + "import glob\n"
+            "for _p in glob.glob(_os.path.join(_repo, 'autograder', 'chapters', '*', 'reference.py')):\n"
             "    try:\n        exec(open(_p).read(), globals())\n    except Exception:\n        pass\n"
             f"print('REFERENCE-READ' if '{fn}' in globals() and 'NotImplementedError' not in "
             f"__import__('inspect').getsource({fn}) else 'REFERENCE-HIDDEN')"),
             total - last_points, "REFERENCE-HIDDEN")
         add("import_reference", cheating(
-            _FIND_REPO + "import sys\nsys.path.insert(0, _repo)\ntry:\n    import autograder.reference as _r\n"
+            _FIND_REPO + "import sys\nsys.path.insert(0, _repo)\ntry:\n    import autograder.chapters as _r\n"
             "    print('IMPORTED', _r)\nexcept ImportError:\n    print('IMPORT-BLOCKED')"),
             total - last_points, "IMPORT-BLOCKED")
         add("read_solutions", cheating(
@@ -255,7 +256,7 @@ import os, glob, dlcourse
 _dlc_repo = os.path.dirname(os.path.dirname(os.path.abspath(dlcourse.__file__)))
 _dlc_ns = {}
 for _b in ['/proc/%d/cwd' % os.getppid(), '/proc/%d/root' % os.getppid() + _dlc_repo]:
-    for _p in sorted(glob.glob(_b + '/autograder/reference/*.py')):
+    for _p in sorted(glob.glob(_b + '/autograder/chapters/*/reference.py')):
         try:
             exec(open(_p).read(), _dlc_ns)
         except Exception:
@@ -352,7 +353,7 @@ sys.meta_path.insert(0, _DlcCopier())
 _USE_STOLEN = r"""
 import os, glob
 _dlc_ns = {}
-for _p in sorted(glob.glob(os.path.join(os.path.expanduser('%s'), 'autograder', 'reference', '*.py'))):
+for _p in sorted(glob.glob(os.path.join(os.path.expanduser('%s'), 'autograder', 'chapters', '*', 'reference.py'))):
     try:
         exec(open(_p).read(), _dlc_ns)
     except Exception:

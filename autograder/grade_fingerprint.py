@@ -55,7 +55,7 @@ def verdict(run):
 
 
 def _hidden_case_verdicts(name, fn, reference, mistakes):
-    from autograder.cases import evaluate
+    from autograder.checking import evaluate
     from autograder.hidden import hidden_cases
     from dlcourse.checks.runner import run_case
 
@@ -71,7 +71,7 @@ def _hidden_case_verdicts(name, fn, reference, mistakes):
 def function_fingerprint(name):
     """{implementation: {visible, hidden, cases}} of graded function ``name``; implementation is
     ``reference`` or a mistake's name."""
-    from autograder.cases import reference_and_mistakes
+    from autograder.chapters import reference_and_mistakes
     from autograder.hidden import check_hidden
     from dlcourse.checks import check, property_checks, stored_cases
 
@@ -96,15 +96,9 @@ def _fingerprint_of(name, reference, mistakes, check, check_hidden, has_visible)
 
 def graded(keras=False):
     """{chapter: [graded function names]} of the NumPy chapters (of the Keras chapters with keras=True)."""
-    from autograder.cases import topic_modules
+    from autograder.chapters import CHAPTERS
 
-    chapters = {}
-    for module in topic_modules():
-        if (module.__name__.rsplit(".", 1)[-1] in ("keras_training", "gpu_lab")) == keras:
-            names = set(getattr(module, "VISIBLE", {})) | set(getattr(module, "HIDDEN", {})) \
-                | set(getattr(module, "HIDDEN_CUSTOM", {}))
-            chapters[module.CHAPTER] = sorted(names)
-    return chapters
+    return {c.id: sorted(c.functions) for c in CHAPTERS if c.keras == keras}
 
 
 def fingerprint(chapters=None, keras=False, only=()):

@@ -25,41 +25,32 @@ and weights and is judged here rebuilt (:mod:`autograder.protocol.keras_objects`
   kernel (:func:`run_hidden` with its executor); nothing of this package enters the kernel.
 """
 
-import importlib
 import sys
-import zlib
 
 import numpy as np
 
-from autograder.cases import evaluate, find_topic, reference_and_mistakes
+from autograder.chapters import cases_of, reference_and_mistakes, reference_of
+from autograder.checking import evaluate, hidden_seed
 from autograder.protocol.session import Session, local_executor
 from autograder.protocol.wire import NotData, ProtocolError
 from dlcourse.checks.runner import CheckFailure, run_case
 
 
-def hidden_seed(function_name):
-    """A stable seed per graded function (same inputs on every grading run)."""
-    return zlib.crc32(f"hidden:{function_name}".encode())
-
-
 def hidden_cases(name):
     """The hidden Case list of graded function ``name`` (empty when it has only custom checks)."""
-    _, module = find_topic(name)
-    make_cases = getattr(module, "HIDDEN", {}).get(name)
+    make_cases = getattr(cases_of(name), "HIDDEN", {}).get(name)
     return [] if make_cases is None else make_cases(np.random.default_rng(hidden_seed(name)))
 
 
 def hidden_reference(name):
     """(reference module, reference object) of graded name ``name``."""
-    topic, _ = find_topic(name)
-    module = importlib.import_module(f"autograder.reference.{topic}")
+    module = reference_of(name)
     return module, getattr(module, name)
 
 
 def _check_of(name, only_custom=False):
     """The whole hidden test of ``name`` as one function of the learner's (proxied) ``fn``."""
-    _, module = find_topic(name)
-    custom = getattr(module, "HIDDEN_CUSTOM", {}).get(name)
+    custom = getattr(cases_of(name), "HIDDEN_CUSTOM", {}).get(name)
     planned = [] if only_custom else hidden_cases(name)
     reference, mistakes = reference_and_mistakes(name) if planned else (None, {})
     expected = [evaluate(case, reference, mistakes) for case in planned]
@@ -114,6 +105,5 @@ def check_hidden(fn, name=None, only_custom=False):
 
 def companion_names(name):
     """Other graded globals the hidden check of ``name`` calls (a backward pass's forward pass)."""
-    _, module = find_topic(name)
-    companion = getattr(module, "BACKWARD_CASES", {}).get(name)
+    companion = getattr(cases_of(name), "BACKWARD_CASES", {}).get(name)
     return (companion[0],) if companion else ()

@@ -15,12 +15,11 @@ forward pass, so a wrong forward pass never costs the backward pass's points whe
 keeps the suggested layout.
 """
 
-import importlib
-
 import numpy as np
 
-from autograder.cases import Case, _quiet_call, evaluate, find_topic, reference_and_mistakes
-from autograder.hidden import hidden_reference, hidden_seed, message_no_results
+from autograder.chapters import cases_of, reference_and_mistakes, reference_of
+from autograder.checking import Case, _quiet_call, evaluate, hidden_seed
+from autograder.hidden import hidden_reference, message_no_results
 from autograder.protocol.session import Session, local_executor
 from autograder.protocol.wire import NotData, ProtocolError
 from dlcourse.checks.backward import run_backward_case
@@ -29,9 +28,8 @@ from dlcourse.checks.runner import CheckFailure
 
 def backward_cases(name, rng):
     """[(case name, forward inputs, dout, suggested-layout cache)] of the hidden cases of ``name``."""
-    topic, module = find_topic(name)
-    forward_name, make = module.BACKWARD_CASES[name]
-    reference_forward = getattr(importlib.import_module(f"autograder.reference.{topic}"), forward_name)
+    forward_name, make = cases_of(name).BACKWARD_CASES[name]
+    reference_forward = getattr(reference_of(name), forward_name)
     return [(case_name, inputs, dout, _quiet_call(reference_forward, inputs)[1])
             for case_name, inputs, dout in make(rng)]
 
@@ -52,8 +50,7 @@ def check_hidden_backward(backward, forward, name=None):
     forward: the learner's forward pass, or None to test with suggested-layout caches only.
     """
     name = name or backward.__name__
-    _, module = find_topic(name)
-    forward_name = module.BACKWARD_CASES[name][0]
+    forward_name = cases_of(name).BACKWARD_CASES[name][0]
     namespace = {name: backward}
     if forward is not None:
         namespace[forward_name] = forward
@@ -71,7 +68,6 @@ def backward_check(name):
     """A ``HIDDEN_CUSTOM`` entry for the backward pass ``name``: the learner's forward pass is their
     global of the forward pass's name (a missing one fails its calls, and the suggested caches are used)."""
     def check(fn):
-        _, module = find_topic(name)
-        _check_cases(fn, fn.sibling(module.BACKWARD_CASES[name][0]), name)
+        _check_cases(fn, fn.sibling(cases_of(name).BACKWARD_CASES[name][0]), name)
 
     return check

@@ -3,7 +3,7 @@
 Learner-facing messages are English f-strings in the student package (visible checks,
 input validation, the set-up helpers). A translated catalogue maps each message *template*
 (the f-string with every ``{...}`` replaced by ``{}``, one entry per line) to its translation,
-and each named mistake (the keys of ``MISTAKES`` in ``autograder/mistakes/*.py``, stored in
+and each named mistake (the keys of ``MISTAKES`` in ``autograder/chapters/*/mistakes.py``, stored in
 ``dlcourse/checks/cases/*.json``) to its translated name. This module finds the templates and
 names the catalogue must hold::
 
@@ -18,9 +18,7 @@ failure helpers (functions with such a parameter).
 
 import argparse
 import ast
-import importlib
 import json
-import pkgutil
 import sys
 from pathlib import Path
 
@@ -129,12 +127,11 @@ def all_templates():
 
 
 def mistake_names():
-    """Every named mistake: the keys of MISTAKES in autograder/mistakes/*, and those stored in the cases."""
-    import autograder.mistakes as pkg
+    """Every named mistake: the keys of MISTAKES in autograder/chapters/*/mistakes.py, and those stored in the cases."""
+    from autograder.chapters import CHAPTERS
 
     names = set()
-    for info in pkgutil.iter_modules(pkg.__path__):
-        module = importlib.import_module(f"{pkg.__name__}.{info.name}")
+    for module in (chapter.module("mistakes") for chapter in CHAPTERS):
         for per_function in getattr(module, "MISTAKES", {}).values():
             names.update(per_function if isinstance(per_function, dict) else ())
     for path in (ROOT / "dlcourse" / "checks" / "cases").glob("*.json"):

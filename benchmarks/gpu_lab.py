@@ -36,7 +36,7 @@ def main(argv=None):
     import keras
     import numpy as np
 
-    from autograder.reference.gpu_lab import build_cnn, make_dataset, measure_throughput
+    from autograder.chapters.ch10_gpu_keras_lab.reference import build_cnn, make_dataset, measure_throughput
     from dlcourse.accelerator import detect, forward_flops_per_example, peak_flops
 
     acc = detect()

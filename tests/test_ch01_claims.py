@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from autograder.reference import losses as ref
+from autograder.chapters.ch01_losses import reference as ref
 from tests.submissions import load_solution
 
 CHAPTER = "01_losses"

@@ -5,8 +5,7 @@ while rejecting plausible wrong ones that are not in the mistakes catalogue."""
 import numpy as np
 import pytest
 
-from autograder.hidden import check_hidden
-from autograder.reference.gradient_descent import (
+from autograder.chapters.ch02_gradient_descent.reference import (
     gradient_descent,
     linear_regression_grad,
     linear_regression_loss,
@@ -14,6 +13,7 @@ from autograder.reference.gradient_descent import (
     numerical_gradient,
     sgd_linear_regression,
 )
+from autograder.hidden import check_hidden
 from dlcourse.checks import CheckFailure, check
 
 A = np.array([[3.0, 0.5], [0.5, 1.0]])

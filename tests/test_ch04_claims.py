@@ -11,9 +11,9 @@ import json
 import numpy as np
 import pytest
 
-from autograder.execute import execute_notebook, stream_text
 from autograder.chapters.ch04_learning_rate_schedules.mistakes import MISTAKES
 from autograder.chapters.ch04_learning_rate_schedules.reference import EarlyStopping, ReduceLROnPlateau
+from autograder.execute import execute_notebook, stream_text
 from dlcourse.checks.properties import schedules as props
 from tests.submissions import solution_path
 

@@ -10,8 +10,8 @@ import json
 import numpy as np
 import pytest
 
+from autograder.chapters.ch05_regularization.reference import l2_penalty_grad, ridge_closed_form
 from autograder.execute import execute_notebook, stream_text
-from autograder.reference.regularization import l2_penalty_grad, ridge_closed_form
 from tests.submissions import solution_path
 
 CHAPTER = "05_regularization"

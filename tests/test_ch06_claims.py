@@ -17,10 +17,10 @@ import warnings
 import numpy as np
 import pytest
 
+from autograder.chapters.ch06_backprop_initialization import reference as ref
+from autograder.chapters.ch06_backprop_initialization.mistakes import MISTAKES
 from autograder.hidden import check_hidden
 from autograder.hidden_backward import check_hidden_backward
-from autograder.mistakes.backprop import MISTAKES
-from autograder.reference import backprop as ref
 from dlcourse.checks import CheckFailure, check, stored_cases
 from dlcourse.checks.backward import check_backward, forward_inputs_readers
 from dlcourse.checks.compare import agree

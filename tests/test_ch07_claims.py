@@ -16,10 +16,10 @@ import re
 import numpy as np
 import pytest
 
+from autograder.chapters.ch07_batchnorm_dropout import reference as ref
+from autograder.chapters.ch07_batchnorm_dropout.mistakes import HIDDEN_ONLY, MISTAKES
 from autograder.hidden import check_hidden
 from autograder.hidden_backward import check_hidden_backward
-from autograder.mistakes.batchnorm_dropout import HIDDEN_ONLY, MISTAKES
-from autograder.reference import batchnorm_dropout as ref
 from dlcourse import validate
 from dlcourse.checks import CheckFailure, check, stored_cases
 from dlcourse.checks.backward import check_backward, forward_inputs_readers

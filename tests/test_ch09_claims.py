@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from autograder.reference.losses import softmax_cross_entropy
+from autograder.chapters.ch01_losses.reference import softmax_cross_entropy
 from tests.submissions import load_solution
 
 CHAPTER = "09_keras_training"

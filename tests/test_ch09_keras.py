@@ -91,17 +91,17 @@ def _assert_same_numbers(stored, fresh, where):
 
 
 def test_stored_visible_numbers_match_the_reference(keras):
-    """If this fails, paste the output of `python -m autograder.cases.keras_training` at the end
+    """If this fails, paste the output of `python -m autograder.chapters.ch09_keras_training.cases` at the end
     of dlcourse/checks/properties/keras_training.py."""
-    from autograder.cases.keras_training import stored_numbers
+    from autograder.chapters.ch09_keras_training.cases import stored_numbers
     from dlcourse.checks.properties.keras_training import STORED
 
     _assert_same_numbers(STORED, stored_numbers(), "STORED")
 
 
 def test_parameter_formula_matches_keras(keras):
-    from autograder.cases.keras_training import HIDDEN_MLP_CONFIGS, mlp_params
-    from autograder.reference.keras_training import build_mlp
+    from autograder.chapters.ch09_keras_training.cases import HIDDEN_MLP_CONFIGS, mlp_params
+    from autograder.chapters.ch09_keras_training.reference import build_mlp
 
     for kwargs in HIDDEN_MLP_CONFIGS:
         assert build_mlp(**kwargs).count_params() == mlp_params(kwargs)[0], kwargs
@@ -112,7 +112,7 @@ def test_numpy_adam_matches_keras_adam_after_the_epsilon_conversion(keras):
     """The notebook's side-by-side: on a float64 variable, Keras's Adam equals the course's
     adam_step called with eps_t = eps / sqrt(1 - beta2^t) (epsilon hat); unconverted they
     differ visibly on small gradients."""
-    from autograder.reference.optimizers import adam_step
+    from autograder.chapters.ch03_optimizers.reference import adam_step
 
     rng = np.random.default_rng(0)
     w0 = rng.normal(size=5)
@@ -146,7 +146,7 @@ def test_softmax_output_with_from_logits(keras):
     Softmax op feeding the loss, warns, and uses its input as the logits, so fit still trains;
     the same loss applied to the model's outputs (probabilities) softmaxes twice and can never
     go below log(K - 1 + e) - 1, however good the model."""
-    from autograder.cases.keras_training import _separable
+    from autograder.chapters.ch09_keras_training.cases import _separable
 
     x, y = _separable(120, 6, 4, 3)
     keras.utils.set_random_seed(1)

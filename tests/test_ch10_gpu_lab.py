@@ -99,9 +99,9 @@ def test_mixed_float16_on_a_cpu_is_named(keras):
 
 @pytest.mark.keras
 def test_stored_visible_numbers_match_the_reference(keras):
-    """If this fails, paste the output of `python -m autograder.cases.gpu_lab` at the end of
+    """If this fails, paste the output of `python -m autograder.chapters.ch10_gpu_keras_lab.cases` at the end of
     dlcourse/checks/properties/gpu_lab.py."""
-    from autograder.cases.gpu_lab import stored_numbers
+    from autograder.chapters.ch10_gpu_keras_lab.cases import stored_numbers
     from dlcourse.checks.properties.gpu_lab import STORED
 
     fresh = stored_numbers()["build_cnn"]
@@ -150,7 +150,7 @@ def test_detect_on_this_machine_matches_nvidia_smi(keras):
 
 @pytest.mark.keras
 def test_flops_formula_of_the_lab_cnn(keras):
-    from autograder.reference.gpu_lab import build_cnn
+    from autograder.chapters.ch10_gpu_keras_lab.reference import build_cnn
     from dlcourse.accelerator import forward_flops_per_example
 
     model = build_cnn((8, 8, 1), 10)
@@ -179,7 +179,7 @@ def test_array_batches_cover_every_example_and_reshuffle(keras):
 
 @pytest.mark.keras
 def test_fit_accepts_array_batches(keras):
-    from autograder.reference.gpu_lab import build_cnn
+    from autograder.chapters.ch10_gpu_keras_lab.reference import build_cnn
     from dlcourse.accelerator import ArrayBatches
 
     rng = np.random.default_rng(0)
@@ -200,7 +200,7 @@ def _env(**extra):
 JAX_SCRIPT = r"""
 import json, sys
 import keras
-from autograder.reference.gpu_lab import build_cnn, make_dataset, measure_throughput
+from autograder.chapters.ch10_gpu_keras_lab.reference import build_cnn, make_dataset, measure_throughput
 from dlcourse.accelerator import ArrayBatches, detect
 import numpy as np
 x = np.random.default_rng(0).uniform(size=(64, 8, 8, 1)).astype("float32"); y = np.arange(64) % 3
@@ -249,7 +249,7 @@ def _gpu_backend():
 GPU_SCRIPT = r"""
 import json
 import keras
-from autograder.reference.gpu_lab import build_cnn, enable_mixed_precision, make_dataset, measure_throughput
+from autograder.chapters.ch10_gpu_keras_lab.reference import build_cnn, enable_mixed_precision, make_dataset, measure_throughput
 from dlcourse.accelerator import detect
 import numpy as np
 acc = detect()

@@ -5,13 +5,14 @@ import numpy as np
 import pytest
 
 from autograder import build_checks
-from autograder.cases import find_topic, reference_and_mistakes, topic_modules
+from autograder.chapters import CHAPTERS, chapter_of, reference_and_mistakes
 from autograder.hidden import check_hidden
 from dlcourse.checks import CheckFailure, check, property_checks, stored_cases
 
-CASE_FUNCTIONS = sorted({name for m in topic_modules() for name in getattr(m, "VISIBLE", {})})
-HIDDEN_FUNCTIONS = sorted({name for m in topic_modules() for name in getattr(m, "HIDDEN", {})}
-                          | {name for m in topic_modules() for name in getattr(m, "HIDDEN_CUSTOM", {})})
+CASE_MODULES = [chapter.module("cases") for chapter in CHAPTERS]
+CASE_FUNCTIONS = sorted({name for m in CASE_MODULES for name in getattr(m, "VISIBLE", {})})
+HIDDEN_FUNCTIONS = sorted({name for m in CASE_MODULES for name in getattr(m, "HIDDEN", {})}
+                          | {name for m in CASE_MODULES for name in getattr(m, "HIDDEN_CUSTOM", {})})
 MISTAKES = [(name, mistake) for name in HIDDEN_FUNCTIONS for mistake in reference_and_mistakes(name)[1]]
 
 
@@ -93,18 +94,17 @@ def test_missing_value_error_is_reported():
 
 def test_every_graded_function_has_a_reference_and_stored_or_property_checks():
     for name in HIDDEN_FUNCTIONS:
-        topic, _ = find_topic(name)
         assert callable(reference_and_mistakes(name)[0])
-        assert name in stored_cases() or name in property_checks(), f"{name} ({topic}) has no visible check"
+        assert name in stored_cases() or name in property_checks(), f"{name} ({chapter_of(name).id}) has no visible check"
 
 
 def test_grading_a_numpy_function_never_imports_tensorflow_in_the_grader():
     import subprocess
     import sys
 
-    code = ("import sys\nfrom autograder.cases import TOPICS, find_topic\nfrom autograder.hidden import hidden_cases\n"
-            "for name in ['mse', 'adam_step', 'l2_penalty', 'dense_backward', 'batchnorm_forward']:\n"
-            "    find_topic(name); hidden_cases(name)\n"
+    code = ("import sys\nfrom autograder.chapters import cases_of\nfrom autograder.hidden import hidden_cases\n"
+            "for name in ['mse', 'adam_step', 'l2_penalty', 'dense_backward', 'batchnorm_forward', 'train_mlp']:\n"
+            "    cases_of(name); hidden_cases(name)\n"
             "print('tensorflow' in sys.modules or 'keras' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False", "looking up a NumPy chapter's hidden tests imported TensorFlow/Keras"

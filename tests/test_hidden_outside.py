@@ -8,11 +8,11 @@ import sys
 import numpy as np
 import pytest
 
-from autograder.cases import reference_and_mistakes
+from autograder.chapters import reference_and_mistakes
+from autograder.chapters.ch04_learning_rate_schedules import reference as ref_schedules
 from autograder.hidden import check_hidden, run_hidden
 from autograder.protocol.session import Session, interpreter_source, local_executor
 from autograder.protocol.wire import ProtocolError, decode_results
-from autograder.reference import schedules as ref_schedules
 from dlcourse.checks.runner import CheckFailure
 
 NUMPY_CHAPTER_SAMPLES = ["numerical_gradient", "minibatch_indices", "sgd_linear_regression", "cosine_decay",

@@ -1,4 +1,4 @@
-"""Tests for autograder.reference.backprop (chapter 06) and its known mistakes."""
+"""Tests for autograder.chapters.ch06_backprop_initialization.reference (chapter 06) and its known mistakes."""
 
 import os
 import warnings
@@ -6,8 +6,8 @@ import warnings
 import numpy as np
 import pytest
 
-from autograder.mistakes.backprop import MISTAKES
-from autograder.reference import backprop as B
+from autograder.chapters.ch06_backprop_initialization import reference as B
+from autograder.chapters.ch06_backprop_initialization.mistakes import MISTAKES
 from tests.reference._numgrad import assert_grad_close, numerical_gradient, outputs_close
 
 # Keras's truncated normal: the pre-truncation std is sqrt(scale) / 0.8796..., the std of a

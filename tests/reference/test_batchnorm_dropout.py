@@ -1,4 +1,4 @@
-"""Tests for autograder.reference.batchnorm_dropout (chapter 07) and its known mistakes."""
+"""Tests for autograder.chapters.ch07_batchnorm_dropout.reference (chapter 07) and its known mistakes."""
 
 import copy
 import os
@@ -6,8 +6,8 @@ import os
 import numpy as np
 import pytest
 
-from autograder.mistakes.batchnorm_dropout import MISTAKES
-from autograder.reference import batchnorm_dropout as BD
+from autograder.chapters.ch07_batchnorm_dropout import reference as BD
+from autograder.chapters.ch07_batchnorm_dropout.mistakes import MISTAKES
 from tests.reference._numgrad import assert_grad_close, numerical_gradient, outputs_close
 
 
@@ -374,7 +374,7 @@ def test_hidden_tests_name_a_result_that_shares_memory_with_its_input(name, mist
     import re
 
     from autograder.hidden import check_hidden
-    from autograder.mistakes.batchnorm_dropout import MISTAKES
+    from autograder.chapters.ch07_batchnorm_dropout.mistakes import MISTAKES
     from dlcourse.checks.runner import CheckFailure
 
     with pytest.raises(CheckFailure, match="shares memory with the input .*" + re.escape(mistake)):
@@ -383,8 +383,8 @@ def test_hidden_tests_name_a_result_that_shares_memory_with_its_input(name, mist
 
 @pytest.mark.parametrize("name,mistake", COPY_MISTAKES)
 def test_the_copy_check_judges_a_function_called_directly_too(name, mistake):
-    from autograder.cases.batchnorm_dropout import HIDDEN_CUSTOM
-    from autograder.mistakes.batchnorm_dropout import MISTAKES
+    from autograder.chapters.ch07_batchnorm_dropout.cases import HIDDEN_CUSTOM
+    from autograder.chapters.ch07_batchnorm_dropout.mistakes import MISTAKES
     from dlcourse.checks.runner import CheckFailure
 
     HIDDEN_CUSTOM[name](getattr(BD, name))

@@ -15,8 +15,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from autograder.mistakes.gradient_descent import MISTAKES
-from autograder.reference.gradient_descent import (
+from autograder.chapters.ch02_gradient_descent.mistakes import MISTAKES
+from autograder.chapters.ch02_gradient_descent.reference import (
     gradient_descent,
     linear_regression_grad,
     linear_regression_loss,
@@ -369,7 +369,7 @@ def test_hidden_tests_use_a_step_h_that_changes_the_answer(mistake):
     import re
 
     from autograder.hidden import check_hidden
-    from autograder.mistakes.gradient_descent import MISTAKES
+    from autograder.chapters.ch02_gradient_descent.mistakes import MISTAKES
     from dlcourse.checks.runner import CheckFailure
 
     with pytest.raises(CheckFailure, match=r"(?s)h = 0\.5.*matches " + re.escape(mistake)):

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from autograder.reference import losses as ref
+from autograder.chapters.ch01_losses import reference as ref
 from tests.helpers import numerical_gradient
 
 # Centred differences with h = 1e-6 have truncation error O(h^2) ~ 1e-12 and rounding

@@ -1,12 +1,12 @@
-"""Tests for autograder.reference.mlp (chapter 08, the NumPy MLP capstone)."""
+"""Tests for autograder.chapters.ch08_numpy_mlp_capstone.reference (chapter 08, the NumPy MLP capstone)."""
 
 import time
 
 import numpy as np
 import pytest
 
-from autograder.reference import mlp as M
-from autograder.reference.backprop import mlp_loss_and_grads
+from autograder.chapters.ch06_backprop_initialization.reference import mlp_loss_and_grads
+from autograder.chapters.ch08_numpy_mlp_capstone import reference as M
 from tests.reference._numgrad import assert_grad_close, numerical_gradient
 
 # --------------------------------------------------------------------------- sample_log_uniform
@@ -270,7 +270,7 @@ def test_train_mlp_with_batchnorm_or_dropout_on_digits(config):
 
 # --------------------------------------------------------------------------- hidden tests: train_mlp step by step
 
-NEW_TRAINER_MISTAKES = [name for name in __import__("autograder.mistakes.mlp", fromlist=["MISTAKES"])
+NEW_TRAINER_MISTAKES = [name for name in __import__("autograder.chapters.ch08_numpy_mlp_capstone.mistakes", fromlist=["MISTAKES"])
                         .MISTAKES["train_mlp"] if name not in (
                             "keeping the last epoch's weights instead of restoring the best epoch's",
                             "a constant learning rate (config['schedule'] ignored)",
@@ -279,8 +279,8 @@ NEW_TRAINER_MISTAKES = [name for name in __import__("autograder.mistakes.mlp", f
 
 
 def test_step_by_step_check_passes_the_reference_and_the_accepted_variants():
-    from autograder.cases import mlp as C
-    from autograder.mistakes import mlp as W
+    from autograder.chapters.ch08_numpy_mlp_capstone import cases as C
+    from autograder.chapters.ch08_numpy_mlp_capstone import mistakes as W
 
     C.train_mlp_step_by_step(M.train_mlp)
     for variant in W.ACCEPTED["train_mlp"].values():
@@ -290,7 +290,7 @@ def test_step_by_step_check_passes_the_reference_and_the_accepted_variants():
 @pytest.mark.parametrize("mistake", NEW_TRAINER_MISTAKES)
 def test_hidden_tests_name_each_trainer_mistake(mistake):
     from autograder.hidden import check_hidden
-    from autograder.mistakes import mlp as W
+    from autograder.chapters.ch08_numpy_mlp_capstone import mistakes as W
     from dlcourse.checks.runner import CheckFailure
 
     with pytest.raises(CheckFailure, match="matches " + __import__("re").escape(mistake)):
@@ -299,7 +299,7 @@ def test_hidden_tests_name_each_trainer_mistake(mistake):
 
 def test_hidden_tests_accept_a_cumulative_reshuffle():
     from autograder.hidden import check_hidden
-    from autograder.mistakes import mlp as W
+    from autograder.chapters.ch08_numpy_mlp_capstone import mistakes as W
 
     for variant in W.ACCEPTED["train_mlp"].values():
         check_hidden(variant, "train_mlp")
@@ -322,7 +322,7 @@ def test_hidden_tests_name_each_search_mistake(name, mistake):
     import re
 
     from autograder.hidden import check_hidden
-    from autograder.mistakes import mlp as W
+    from autograder.chapters.ch08_numpy_mlp_capstone import mistakes as W
     from dlcourse.checks.runner import CheckFailure
 
     with pytest.raises(CheckFailure, match="matches " + re.escape(mistake)):

@@ -41,8 +41,8 @@ import os
 import numpy as np
 import pytest
 
-from autograder.mistakes.optimizers import MISTAKES
-from autograder.reference.optimizers import (
+from autograder.chapters.ch03_optimizers.mistakes import MISTAKES
+from autograder.chapters.ch03_optimizers.reference import (
     adagrad_step,
     adam_step,
     adamw_step,

@@ -1,12 +1,12 @@
-"""Tests for autograder.reference.regularization (chapter 05) and its known mistakes."""
+"""Tests for autograder.chapters.ch05_regularization.reference (chapter 05) and its known mistakes."""
 
 import os
 
 import numpy as np
 import pytest
 
-from autograder.mistakes.regularization import MISTAKES
-from autograder.reference import regularization as R
+from autograder.chapters.ch05_regularization import reference as R
+from autograder.chapters.ch05_regularization.mistakes import MISTAKES
 from tests.reference._numgrad import assert_grad_close, numerical_gradient, outputs_close
 
 

@@ -25,9 +25,9 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from autograder.cases.schedules import ATTRIBUTE_SEQUENCES, attribute_trace
-from autograder.mistakes.schedules import MISTAKES
-from autograder.reference.schedules import (
+from autograder.chapters.ch04_learning_rate_schedules.cases import ATTRIBUTE_SEQUENCES, attribute_trace
+from autograder.chapters.ch04_learning_rate_schedules.mistakes import MISTAKES
+from autograder.chapters.ch04_learning_rate_schedules.reference import (
     EarlyStopping,
     ReduceLROnPlateau,
     cosine_decay,

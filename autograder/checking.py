@@ -1,0 +1,52 @@
+"""A check case and how a case's expected output and the mistakes' outputs are computed.
+
+Shared by every chapter's ``cases.py`` (see :mod:`autograder.chapters`), ``build_checks`` (which
+stores the visible cases' numbers for students) and the hidden tests (which compute them at
+grading time).
+"""
+
+import copy
+import warnings
+import zlib
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from dlcourse.checks.compare import agree
+
+
+@dataclass
+class Case:
+    """One call of a graded function: ``fn(**inputs)``; ``raises`` names the expected error type."""
+
+    name: str
+    inputs: dict
+    raises: type | None = None
+    mutable: tuple = field(default_factory=tuple)
+
+
+def hidden_seed(function_name):
+    """A stable seed per graded function (same hidden inputs on every grading run)."""
+    return zlib.crc32(f"hidden:{function_name}".encode())
+
+
+def _quiet_call(fn, inputs):
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        return fn(**copy.deepcopy(inputs))
+
+
+def evaluate(case, reference, mistakes):
+    """Expected output and the outputs of the mistakes that differ from it on this case."""
+    if case.raises is not None:
+        return {"raises": case.raises}
+    expected = _quiet_call(reference, case.inputs)
+    outputs = {}
+    for name, wrong in mistakes.items():
+        try:
+            out = _quiet_call(wrong, case.inputs)
+        except Exception:  # noqa: BLE001 - a mistake may crash on this input; then it cannot be matched
+            continue
+        if not agree(out, expected):
+            outputs[name] = out
+    return {"expected": expected, "mistakes": outputs}

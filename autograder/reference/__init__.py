@@ -1,1 +1,0 @@
-"""Reference NumPy implementations, one module per chapter (float64, batch first)."""

@@ -1,0 +1,65 @@
+"""The registry of chapters (autograder/chapters/__init__.py) agrees with the notebooks and with each
+chapter's instructor code, and finding a function's chapter imports no chapter code."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from autograder.chapters import CHAPTERS, chapter, chapter_ids, chapter_of, graded_functions
+
+ROOT = Path(__file__).resolve().parent.parent
+IDS = [c.id for c in CHAPTERS]
+WITH_CODE = [pytest.param(c.id, marks=[pytest.mark.keras] if c.keras else []) for c in CHAPTERS]
+
+
+def _graded_in_notebook(chapter_id):
+    """Grade ids of the answer cells that have a test cell ``test_<id>``, in notebook order."""
+    nb = nbformat.read(str(ROOT / "solutions" / chapter_id / f"{chapter_id}.ipynb"), as_version=4)
+    meta = [c.metadata.get("nbgrader", {}) for c in nb.cells]
+    tests = {m.get("grade_id") for m in meta if m.get("grade")}
+    return [m["grade_id"] for m in meta if m.get("solution") and f"test_{m.get('grade_id')}" in tests]
+
+
+def test_every_source_notebook_folder_is_a_registered_chapter():
+    folders = sorted(p.name for p in (ROOT / "solutions").iterdir() if (p / f"{p.name}.ipynb").exists())
+    assert folders == sorted(IDS)
+    assert IDS == sorted(IDS), "the registry lists the chapters in course order"
+
+
+@pytest.mark.parametrize("chapter_id", IDS)
+def test_registry_functions_are_the_notebooks_graded_cells_in_order(chapter_id):
+    assert list(chapter(chapter_id).functions) == _graded_in_notebook(chapter_id)
+
+
+@pytest.mark.parametrize("chapter_id", WITH_CODE)
+def test_each_graded_function_has_a_reference_and_hidden_tests_in_its_folder(chapter_id):
+    found = chapter(chapter_id)
+    cases, reference = found.module("cases"), found.module("reference")
+    assert cases.CHAPTER == chapter_id
+    hidden = set(getattr(cases, "HIDDEN", {})) | set(getattr(cases, "HIDDEN_CUSTOM", {}))
+    checked = hidden | set(getattr(cases, "VISIBLE", {}))
+    assert checked <= set(found.functions), f"cases of functions the chapter does not grade: {checked - set(found.functions)}"
+    for name in found.functions:
+        assert name in hidden, f"{name} has no hidden tests in {found.package}.cases"
+        assert callable(getattr(reference, name, None)), f"{name} has no reference in {found.package}.reference"
+    assert set(found.module("mistakes").MISTAKES) <= set(found.functions)
+
+
+def test_lookups():
+    assert chapter_of("adam_step").id == "03_optimizers"
+    assert chapter_ids(keras=True) == ["09_keras_training", "10_gpu_keras_lab"]
+    assert len(set(graded_functions())) == len(graded_functions()), "a function name is graded by two chapters"
+    with pytest.raises(KeyError, match="no graded function named 'nope'"):
+        chapter_of("nope")
+    with pytest.raises(KeyError, match="no chapter '99_x'"):
+        chapter("99_x")
+
+
+def test_looking_up_a_chapter_imports_no_chapter_code():
+    code = ("import sys\nfrom autograder.chapters import chapter_of\nchapter_of('measure_throughput')\n"
+            "print(sorted(m for m in sys.modules if m.startswith('autograder.chapters.') and m.count('.') > 2))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert out.stdout.strip() == "[]"
