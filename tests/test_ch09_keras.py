@@ -1,7 +1,9 @@
 """Chapter 09 (Keras training): the checks accept other correct implementations, the stored
 numbers of the visible checks are what the reference gives, and the notebook's claims hold
 (NumPy Adam and Keras Adam take the same steps once epsilon is converted; a regularizer
-that is not attached does nothing; a softmax output with from_logits=True learns worse)."""
+that is not attached does nothing; a softmax output with from_logits=True learns worse; a model
+saved to .keras reloads with identical predictions and its optimizer state, and a save_best_only
+checkpoint holds the best epoch, the one EarlyStopping restores)."""
 
 import os
 
@@ -160,3 +162,165 @@ def test_softmax_output_with_from_logits(keras):
     floor = np.log(3 + np.e) - 1  # 4 classes, perfect one-hot probabilities softmaxed again
     assert reported < 0.1
     assert recomputed > floor - 1e-6 > 5 * reported
+
+
+# ------------------------------------------------------------------- saving, reloading, checkpointing (section 8)
+def _reference():
+    from autograder.chapters import chapter
+
+    return chapter("09_keras_training").module("reference")
+
+
+def _noisy_classes(n, d=8, k=3, flip=0.3, seed=0):
+    """Gaussian inputs labelled by a fixed linear map, a fraction `flip` of labels replaced at random:
+    a network wide enough memorizes the noise of a small training set, so its validation loss turns up."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, d)).astype(np.float32)
+    y = np.argmax(x @ np.random.default_rng(99).normal(size=(d, k)), axis=1)
+    noisy = rng.random(n) < flip
+    y[noisy] = rng.integers(0, k, noisy.sum())
+    return x, y
+
+
+def _inference(model, x):
+    return np.asarray(model(x, training=False))
+
+
+def test_a_saved_model_reloads_with_the_same_predictions_and_optimizer_state(keras, tmp_path):
+    """Section 8: model.save to .keras and keras.models.load_model give back the architecture, the weights
+    (batch norm's moving statistics included) and Adam's state; predictions are identical. A weights-only
+    file (Keras 3: the optimizer's variables too) fills a rebuilt model; its optimizer state is loaded only
+    when the rebuilt model's optimizer is built, otherwise Keras warns and skips it."""
+    import zipfile
+
+    ref = _reference()
+    x, y = _noisy_classes(96)
+    architecture = dict(hidden_units=(16,), dropout_rate=0.2, batchnorm=True)
+    keras.utils.set_random_seed(0)
+    trained = ref.compile_for_classification(ref.build_mlp(8, 3, **architecture), 1e-2)
+    trained.fit(x, y, batch_size=32, epochs=2, verbose=0)
+    before = _inference(trained, x)
+
+    path = tmp_path / "mlp.keras"
+    trained.save(path)
+    assert sorted(zipfile.ZipFile(path).namelist()) == ["config.json", "metadata.json", "model.weights.h5"]
+    reloaded = keras.models.load_model(path)
+    np.testing.assert_array_equal(_inference(reloaded, x), before, err_msg="load_model changed the predictions")
+    assert int(reloaded.optimizer.iterations) == int(trained.optimizer.iterations) == 6
+    for saved, restored in zip(trained.optimizer.variables, reloaded.optimizer.variables, strict=True):
+        np.testing.assert_array_equal(np.asarray(restored), np.asarray(saved), err_msg=saved.path)
+    assert reloaded.loss.from_logits and float(reloaded.optimizer.learning_rate) == pytest.approx(1e-2)
+
+    weights = tmp_path / "mlp.weights.h5"
+    trained.save_weights(weights)
+    rebuilt = ref.build_mlp(8, 3, **architecture)
+    rebuilt.load_weights(weights)
+    np.testing.assert_array_equal(_inference(rebuilt, x), before, err_msg="load_weights changed the predictions")
+    assert not rebuilt.compiled
+
+    unbuilt = ref.compile_for_classification(ref.build_mlp(8, 3, **architecture), 1e-2)
+    with pytest.warns(UserWarning, match="Skipping variable loading for optimizer"):
+        unbuilt.load_weights(weights)
+    assert int(unbuilt.optimizer.iterations) == 0
+    built = ref.compile_for_classification(ref.build_mlp(8, 3, **architecture), 1e-2)
+    built.optimizer.build(built.trainable_variables)
+    built.load_weights(weights)
+    assert int(built.optimizer.iterations) == 6
+
+    with pytest.raises(ValueError, match="Invalid filepath extension"):
+        trained.save(tmp_path / "mlp")  # tf.keras 2's SavedModel folder is not a Keras 3 format
+
+
+def test_the_best_epoch_checkpoint_holds_the_best_epoch_and_matches_early_stopping(keras, tmp_path):
+    """Section 8: ModelCheckpoint(monitor="val_loss", save_best_only=True) beside make_callbacks: reloaded,
+    the checkpoint gives the best epoch's val_loss and predicts as the model EarlyStopping restored; the
+    default checkpoint (save_best_only=False) holds the last epoch, which is worse."""
+    ref = _reference()
+    x, y = _noisy_classes(60, seed=1)
+    x_val, y_val = _noisy_classes(300, seed=2)
+    best_path, last_path = tmp_path / "best.keras", tmp_path / "last.keras"
+    keras.utils.set_random_seed(0)
+    model = ref.compile_for_classification(ref.build_mlp(8, 3, hidden_units=(64,)), 1e-2)
+    callbacks = ref.make_callbacks(patience=3) + [
+        keras.callbacks.ModelCheckpoint(best_path, monitor="val_loss", save_best_only=True),
+        keras.callbacks.ModelCheckpoint(last_path, monitor="val_loss"),
+    ]
+    val_loss = model.fit(x, y, batch_size=30, epochs=12, validation_data=(x_val, y_val), verbose=0,
+                         callbacks=callbacks).history["val_loss"]
+    best = int(np.argmin(val_loss))
+    assert best < len(val_loss) - 1, f"the run must overfit for the test to mean anything: {val_loss}"
+
+    best_checkpoint, last_checkpoint = keras.models.load_model(best_path), keras.models.load_model(last_path)
+    best_loss = best_checkpoint.evaluate(x_val, y_val, verbose=0)[0]
+    last_loss = last_checkpoint.evaluate(x_val, y_val, verbose=0)[0]
+    assert best_loss == pytest.approx(val_loss[best], rel=1e-5), (best_loss, val_loss)
+    assert last_loss == pytest.approx(val_loss[-1], rel=1e-5), (last_loss, val_loss)
+    assert last_loss > best_loss
+    np.testing.assert_array_equal(_inference(best_checkpoint, x_val), _inference(model, x_val),
+                                  err_msg="the checkpoint and the weights EarlyStopping restored differ")
+
+
+def test_a_best_only_checkpoint_without_validation_data_keeps_the_last_epoch(keras, tmp_path):
+    """Section 8's pitfall: with no val_loss to monitor, ModelCheckpoint(save_best_only=True) only warns and
+    saves every epoch, so its file is the last epoch."""
+    x, y = _noisy_classes(40)
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(3)])
+    model.compile(keras.optimizers.Adam(0.1), keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    path = tmp_path / "best.keras"
+    with pytest.warns(UserWarning, match="Can save best model only with val_loss available"):
+        model.fit(x, y, epochs=3, batch_size=20, verbose=0,
+                  callbacks=[keras.callbacks.ModelCheckpoint(path, monitor="val_loss", save_best_only=True)])
+    saved = keras.models.load_model(path)
+    for kept, last in zip(saved.weights, model.weights, strict=True):
+        np.testing.assert_array_equal(np.asarray(kept), np.asarray(last))
+
+
+def test_a_custom_layer_loads_only_when_known(keras, tmp_path):
+    """Section 8: the .keras file holds a class's name and arguments, not its code: an unregistered custom
+    layer fails to load; passed as custom_objects it loads with its arguments."""
+
+    class Scale(keras.layers.Layer):
+        def __init__(self, factor, **kwargs):
+            super().__init__(**kwargs)
+            self.factor = factor
+
+        def call(self, x):
+            return self.factor * x
+
+        def get_config(self):
+            return {**super().get_config(), "factor": self.factor}
+
+    inputs = keras.Input((3,))
+    model = keras.Model(inputs, keras.layers.Dense(2)(Scale(3.0)(inputs)))
+    model.save(tmp_path / "scaled.keras")
+    with pytest.raises(TypeError, match="Could not locate class 'Scale'"):
+        keras.models.load_model(tmp_path / "scaled.keras")
+    reloaded = keras.models.load_model(tmp_path / "scaled.keras", custom_objects={"Scale": Scale})
+    assert reloaded.layers[1].factor == 3.0
+    x = np.ones((2, 3), dtype=np.float32)
+    np.testing.assert_array_equal(_inference(reloaded, x), _inference(model, x))
+
+
+@pytest.mark.slow  # trains the notebook's two section-8 models on the chapter's data (about 15 s of CPU)
+def test_the_notebooks_section_8_cells_run(keras, tf):
+    """The save/reload and checkpoint cells of the solution notebook, run as written (their np.testing
+    asserts included) on the chapter's data, with the reference in place of the learner's functions."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from dlcourse import plotting
+    from dlcourse.data import load_image_dataset
+    from tests.submissions import load_solution
+
+    ref = _reference()
+    namespace = {"np": np, "keras": keras, "tf": tf, "plt": plt, "plotting": plotting,
+                 "load_image_dataset": load_image_dataset, "build_mlp": ref.build_mlp,
+                 "compile_for_classification": ref.compile_for_classification, "make_callbacks": ref.make_callbacks}
+    sources = {c["id"]: "".join(c["source"]) for c in load_solution("09_keras_training")["cells"]}
+    for cell_id in ("c003", "c040", "c043"):  # the data, then section 8's two code cells
+        exec(compile(sources[cell_id], f"09_keras_training {cell_id}", "exec"), namespace)  # noqa: S102
+    plt.close("all")
+    assert namespace["best_loss"] < namespace["last_loss"] or len(namespace["h"]["val_loss"]) - 1 == namespace["best"]
