@@ -5,15 +5,25 @@ import numpy as np
 import pytest
 
 from autograder import build_checks
-from autograder.chapters import CHAPTERS, chapter_of, reference_and_mistakes
+from autograder.chapters import CHAPTERS, chapter_of, graded_functions, reference_and_mistakes
 from autograder.hidden import check_hidden
 from dlcourse.checks import CheckFailure, check, property_checks, stored_cases
 
 CASE_MODULES = [chapter.module("cases") for chapter in CHAPTERS]
 CASE_FUNCTIONS = sorted({name for m in CASE_MODULES for name in getattr(m, "VISIBLE", {})})
 HIDDEN_FUNCTIONS = sorted({name for m in CASE_MODULES for name in getattr(m, "HIDDEN", {})}
-                          | {name for m in CASE_MODULES for name in getattr(m, "HIDDEN_CUSTOM", {})})
-MISTAKES = [(name, mistake) for name in HIDDEN_FUNCTIONS for mistake in reference_and_mistakes(name)[1]]
+                          | {name for m in CASE_MODULES for name in getattr(m, "HIDDEN_CUSTOM", {})}
+                          | {name for m in CASE_MODULES for name in getattr(m, "BACKWARD_CASES", {})})
+KERAS_FUNCTIONS = set(graded_functions(keras=True))
+"""Their hidden tests are swept (reference passes, every mistake fails named) by
+tests/test_hidden_outside.py's Keras test, through the same ``check_hidden``: not again here."""
+NUMPY_HIDDEN_FUNCTIONS = [name for name in HIDDEN_FUNCTIONS if name not in KERAS_FUNCTIONS]
+MISTAKES = [(name, mistake) for name in NUMPY_HIDDEN_FUNCTIONS for mistake in reference_and_mistakes(name)[1]]
+PARTLY_NAMED = {"adagrad_step", "momentum_step", "nesterov_step", "step_decay", "triangular_cyclic_lr",
+                "EarlyStopping", "ReduceLROnPlateau"}
+"""Functions whose hidden tests reject some of their known mistakes without naming them (measured
+2026-12-03: 18 of the 231 NumPy mistakes, among them every mistake of the two classes); every other
+mistake's hidden-test failure must name it."""
 
 
 def test_stored_visible_cases_are_up_to_date():
@@ -27,7 +37,7 @@ def test_reference_passes_visible_checks(name, capsys):
     assert "visible checks passed" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("name", HIDDEN_FUNCTIONS)
+@pytest.mark.parametrize("name", NUMPY_HIDDEN_FUNCTIONS)
 def test_reference_passes_hidden_tests(name):
     reference, _ = reference_and_mistakes(name)
     check_hidden(reference, name)
@@ -36,8 +46,18 @@ def test_reference_passes_hidden_tests(name):
 @pytest.mark.parametrize("name,mistake", MISTAKES)
 def test_hidden_tests_reject_every_known_mistake(name, mistake):
     _, mistakes = reference_and_mistakes(name)
-    with pytest.raises(AssertionError):
+    with pytest.raises(CheckFailure) as failed:
         check_hidden(mistakes[mistake], name)
+    if name not in PARTLY_NAMED:
+        assert f"matches {mistake}" in str(failed.value), str(failed.value)[:2000]
+
+
+def test_the_keras_chapters_hidden_tests_are_swept_elsewhere():
+    """The Keras functions left out above are exactly those that tests/test_hidden_outside.py sweeps."""
+    from tests import test_hidden_outside as outside
+
+    assert callable(outside.test_keras_reference_passes_and_every_mistake_fails_named_through_scripts)
+    assert {name for name in HIDDEN_FUNCTIONS if name in KERAS_FUNCTIONS} <= set(outside.KERAS_GRADED)
 
 
 @pytest.mark.parametrize("name", CASE_FUNCTIONS)
