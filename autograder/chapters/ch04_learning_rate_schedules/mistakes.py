@@ -139,88 +139,99 @@ def _tri_no_abs(step, base_lr, max_lr, step_size):
     return base_lr + (max_lr - base_lr) * max(0.0, 1 - x)
 
 
+# ------------------------------------------------------------------ one_cycle_lr
+def _cycle(step, initial, peak, final, end_up, end_down, shape):
+    """Two phases, initial -> peak at end_up -> final at end_down, each shaped by shape(p), 0 -> 1."""
+    if step <= end_up:
+        return initial + (peak - initial) * shape(step / end_up)
+    return peak + (final - peak) * shape((step - end_up) / (end_down - end_up))
+
+
+def _rise_cos(p):
+    return 0.5 * (1.0 - math.cos(math.pi * p))
+
+
+def _rise_linear(p):
+    return p
+
+
+def _oc_linear(step, total_steps, max_lr, div_factor=25.0, final_div_factor=1e4, pct_start=0.3):
+    initial = max_lr / div_factor
+    return _cycle(step, initial, max_lr, initial / final_div_factor, pct_start * total_steps - 1, total_steps - 1,
+                  _rise_linear)
+
+
+def _oc_peak_late(step, total_steps, max_lr, div_factor=25.0, final_div_factor=1e4, pct_start=0.3):
+    initial = max_lr / div_factor
+    return _cycle(step, initial, max_lr, initial / final_div_factor, pct_start * total_steps, total_steps - 1,
+                  _rise_cos)
+
+
+def _oc_ends_at_total(step, total_steps, max_lr, div_factor=25.0, final_div_factor=1e4, pct_start=0.3):
+    initial = max_lr / div_factor
+    return _cycle(step, initial, max_lr, initial / final_div_factor, pct_start * total_steps - 1, total_steps,
+                  _rise_cos)
+
+
+def _oc_final_over_final_div(step, total_steps, max_lr, div_factor=25.0, final_div_factor=1e4, pct_start=0.3):
+    return _cycle(step, max_lr / div_factor, max_lr, max_lr / final_div_factor, pct_start * total_steps - 1,
+                  total_steps - 1, _rise_cos)
+
+
+def _oc_from_zero(step, total_steps, max_lr, div_factor=25.0, final_div_factor=1e4, pct_start=0.3):
+    return _cycle(step, 0.0, max_lr, max_lr / div_factor / final_div_factor, pct_start * total_steps - 1,
+                  total_steps - 1, _rise_cos)
+
+
 # ------------------------------------------------------------------ EarlyStopping
+# Each wrong class overrides one decision of the reference (its private methods).
 class _EarlyStoppingNoMinDelta(EarlyStopping):
     def _is_improvement(self, value):
         return self.best is None or value < self.best
 
 
 class _EarlyStoppingPatiencePlusOne(EarlyStopping):
-    def update(self, val_loss):
-        value = float(val_loss)
-        epoch = self.epoch
-        self.epoch += 1
-        if self._is_improvement(value):
-            self.best, self.best_epoch, self.wait = value, epoch, 0
-            return False
-        self.wait += 1
+    def _patience_exhausted(self):
         return self.wait > self.patience
 
 
 class _EarlyStoppingNeverReset(EarlyStopping):
-    def update(self, val_loss):
-        value = float(val_loss)
-        epoch = self.epoch
-        self.epoch += 1
-        if self._is_improvement(value):
-            self.best, self.best_epoch = value, epoch
-            return False
-        self.wait += 1
-        return self.wait >= self.patience
+    def _improved(self, value, epoch):
+        self.best, self.best_epoch = value, epoch
 
 
 class _EarlyStoppingVsPrevious(EarlyStopping):
-    """Compares with the previous epoch's loss rather than the best so far."""
+    """Compares with the previous epoch's loss rather than the best so far (which it still records)."""
 
-    def update(self, val_loss):
-        value = float(val_loss)
-        epoch = self.epoch
-        self.epoch += 1
-        previous = getattr(self, "_previous", None)
-        self._previous = value
+    _previous = None
+
+    def _is_improvement(self, value):
+        previous, self._previous = self._previous, value
         if self.best is None or value < self.best:
-            self.best, self.best_epoch = value, epoch
-        if previous is None or value < previous - self.min_delta:
-            self.wait = 0
-            return False
-        self.wait += 1
-        return self.wait >= self.patience
+            self.best, self.best_epoch = value, self.epoch - 1
+        return previous is None or value < previous - self.min_delta
+
+    def _improved(self, value, epoch):
+        self.wait = 0
 
 
 class _EarlyStoppingOneBasedEpoch(EarlyStopping):
-    def update(self, val_loss):
-        stop = super().update(val_loss)
-        if self.wait == 0:
-            self.best_epoch = self.epoch
-        return stop
+    def _improved(self, value, epoch):
+        super()._improved(value, epoch + 1)
 
 
 # ------------------------------------------------------------------ ReduceLROnPlateau
 class _PlateauNoFloor(ReduceLROnPlateau):
-    def update(self, val_loss):
-        value = float(val_loss)
-        self.epoch += 1
-        if self._is_improvement(value):
-            self.best, self.wait = value, 0
-            return self.lr
-        self.wait += 1
-        if self.wait >= self.patience:
-            self.lr = self.lr * self.factor
-            self.wait = 0
-        return self.lr
+    def _above_floor(self):
+        return True
+
+    def _cut_rate(self):
+        return self.lr * self.factor
 
 
 class _PlateauNoResetAfterCut(ReduceLROnPlateau):
-    def update(self, val_loss):
-        value = float(val_loss)
-        self.epoch += 1
-        if self._is_improvement(value):
-            self.best, self.wait = value, 0
-            return self.lr
-        self.wait += 1
-        if self.wait >= self.patience and self._above_floor():
-            self.lr = max(self.lr * self.factor, self.min_lr)
-        return self.lr
+    def _after_cut(self):
+        pass
 
 
 class _PlateauNoMinDelta(ReduceLROnPlateau):
@@ -229,17 +240,8 @@ class _PlateauNoMinDelta(ReduceLROnPlateau):
 
 
 class _PlateauPatiencePlusOne(ReduceLROnPlateau):
-    def update(self, val_loss):
-        value = float(val_loss)
-        self.epoch += 1
-        if self._is_improvement(value):
-            self.best, self.wait = value, 0
-            return self.lr
-        self.wait += 1
-        if self.wait > self.patience and self._above_floor():
-            self.lr = max(self.lr * self.factor, self.min_lr)
-            self.wait = 0
-        return self.lr
+    def _patience_exhausted(self):
+        return self.wait > self.patience
 
 
 class _PlateauRelativeDelta(ReduceLROnPlateau):
@@ -262,7 +264,7 @@ class _PlateauWaitResetAtFloor(ReduceLROnPlateau):
 
     def update(self, val_loss):
         lr = super().update(val_loss)
-        if self.wait >= self.patience:  # only possible at the floor: a cut resets wait already
+        if self._patience_exhausted():  # only possible at the floor: a cut resets wait already
             self.wait = 0
         return lr
 
@@ -308,6 +310,15 @@ MISTAKES = {
         "a sawtooth (linear rise, then a jump back to base_lr)": _tri_sawtooth,
         "a triangle starting at max_lr (half a cycle out of phase)": _tri_starts_at_max,
         "a triangle without the absolute value": _tri_no_abs,
+    },
+    "one_cycle_lr": {
+        "one cycle with linear instead of cosine annealing": _oc_linear,
+        "one cycle whose peak comes one step late (pct_start * total_steps, without the - 1)": _oc_peak_late,
+        "one cycle ending at total_steps instead of total_steps - 1 (the last step misses the final rate)":
+            _oc_ends_at_total,
+        "a final rate of max_lr / final_div_factor instead of max_lr / (div_factor final_div_factor)":
+            _oc_final_over_final_div,
+        "one cycle warming up from 0 instead of max_lr / div_factor": _oc_from_zero,
     },
     "EarlyStopping": {
         "early stopping that counts improvements below min_delta": _EarlyStoppingNoMinDelta,

@@ -24,58 +24,39 @@ def _f(x):
 
 
 # --------------------------------------------------------------------------- batch norm forward
+# Each wrong forward pass is the reference's with one step (a private method) overridden.
 
-def _bn_forward(x, gamma, beta, bn_param, *, ddof=0, eps_outside=False, swap_momentum=False,
-                test_uses_batch=False, update=True, running_ddof=None):
-    x, gamma, beta = _f(x), _f(gamma), _f(beta)
-    d = x.shape[-1]
-    mode = bn_param["mode"]
-    eps = float(bn_param.get("eps", 1e-3))
-    momentum = float(bn_param.get("momentum", 0.99))
-    rm = _f(bn_param.get("running_mean", np.zeros(d)))
-    rv = _f(bn_param.get("running_var", np.ones(d)))
-    axes = tuple(range(x.ndim - 1))
-    if mode == "train" or test_uses_batch:
-        mu, var = x.mean(axis=axes), x.var(axis=axes, ddof=ddof)
-    else:
-        mu, var = rm, rv
-    if mode == "train" and update:
-        keep, new = (1.0 - momentum, momentum) if swap_momentum else (momentum, 1.0 - momentum)
-        run_var = var if running_ddof is None else x.var(axis=axes, ddof=running_ddof)
-        bn_param["running_mean"] = keep * rm + new * mu
-        bn_param["running_var"] = keep * rv + new * run_var
-    else:
-        bn_param.setdefault("running_mean", rm.copy())
-        bn_param.setdefault("running_var", rv.copy())
-    inv_std = 1.0 / (np.sqrt(var) + eps) if eps_outside else 1.0 / np.sqrt(var + eps)
-    x_hat = (x - mu) * inv_std
-    cache = {"mode": mode, "x": x, "x_hat": x_hat, "mu": mu, "var": var, "eps": eps,
-             "inv_std": inv_std, "gamma": gamma, "axes": axes}
-    return gamma * x_hat + beta, cache
+def _forward(kind, step, replacement):
+    """The reference forward pass ``kind`` (R._BatchNorm or R._LayerNorm) with method ``step`` replaced."""
+    variant = type(f"{kind.__name__}{step}", (kind,), {step: replacement})()
+    if kind is R._LayerNorm:
+        def layernorm_forward(x, gamma, beta, eps=1e-3):
+            return R._layernorm_forward(x, gamma, beta, eps, variant)
+
+        return layernorm_forward
+
+    def batchnorm_forward(x, gamma, beta, bn_param):
+        return R._batchnorm_forward(x, gamma, beta, bn_param, variant)
+
+    return batchnorm_forward
 
 
-def _bn_unbiased(x, gamma, beta, bn_param):
-    return _bn_forward(x, gamma, beta, bn_param, ddof=1)
+def _unbiased(self, x, axis, keepdims=False):
+    return x.var(axis=axis, keepdims=keepdims, ddof=1)
 
 
-def _bn_eps_outside(x, gamma, beta, bn_param):
-    return _bn_forward(x, gamma, beta, bn_param, eps_outside=True)
+def _eps_outside(self, var, eps):
+    return 1.0 / (np.sqrt(var) + eps)
 
 
-def _bn_swapped_momentum(x, gamma, beta, bn_param):
-    return _bn_forward(x, gamma, beta, bn_param, swap_momentum=True)
-
-
-def _bn_test_batch_stats(x, gamma, beta, bn_param):
-    return _bn_forward(x, gamma, beta, bn_param, test_uses_batch=True)
-
-
-def _bn_no_update(x, gamma, beta, bn_param):
-    return _bn_forward(x, gamma, beta, bn_param, update=False)
-
-
-def _bn_running_unbiased(x, gamma, beta, bn_param):
-    return _bn_forward(x, gamma, beta, bn_param, running_ddof=1)
+_bn_unbiased = _forward(R._BatchNorm, "variance", _unbiased)
+_bn_eps_outside = _forward(R._BatchNorm, "inv_std", _eps_outside)
+_bn_swapped_momentum = _forward(R._BatchNorm, "running_average",
+                                lambda self, running, batch, momentum: (1.0 - momentum) * running + momentum * batch)
+_bn_test_batch_stats = _forward(R._BatchNorm, "test_statistics",
+                                lambda self, x, axes, running_mean, running_var: self.batch_statistics(x, axes))
+_bn_no_update = _forward(R._BatchNorm, "running_average", lambda self, running, batch, momentum: running)
+_bn_running_unbiased = _forward(R._BatchNorm, "running_variance", lambda self, x, axes, var: x.var(axis=axes, ddof=1))
 
 
 # --------------------------------------------------------------------------- batch norm backward
@@ -104,25 +85,9 @@ def _bn_bwd_param_mean(dout, cache):
 
 # --------------------------------------------------------------------------- layer norm
 
-def _ln_forward(x, gamma, beta, eps=1e-3, *, axis=-1, ddof=0, eps_outside=False):
-    x, gamma, beta = _f(x), _f(gamma), _f(beta)
-    mu = x.mean(axis=axis, keepdims=True)
-    var = x.var(axis=axis, keepdims=True, ddof=ddof)
-    inv_std = 1.0 / (np.sqrt(var) + eps) if eps_outside else 1.0 / np.sqrt(var + eps)
-    x_hat = (x - mu) * inv_std
-    return gamma * x_hat + beta, {"x": x, "x_hat": x_hat, "inv_std": inv_std, "gamma": gamma}
-
-
-def _ln_batch_axis(x, gamma, beta, eps=1e-3):
-    return _ln_forward(x, gamma, beta, eps, axis=0)
-
-
-def _ln_unbiased(x, gamma, beta, eps=1e-3):
-    return _ln_forward(x, gamma, beta, eps, ddof=1)
-
-
-def _ln_eps_outside(x, gamma, beta, eps=1e-3):
-    return _ln_forward(x, gamma, beta, eps, eps_outside=True)
+_ln_batch_axis = _forward(R._LayerNorm, "axis", 0)
+_ln_unbiased = _forward(R._LayerNorm, "variance", _unbiased)
+_ln_eps_outside = _forward(R._LayerNorm, "inv_std", _eps_outside)
 
 
 def _ln_bwd_constant_stats(dout, cache):

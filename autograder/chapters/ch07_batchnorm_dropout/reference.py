@@ -32,18 +32,13 @@ norm is a normalization of pre-activations, not primarily a regularizer (ERRATA 
 
 import numpy as np
 
+from dlcourse.validate import as_float_array
+
 _BN_DEFAULTS = {"eps": 1e-3, "momentum": 0.99}
 
 
-def _as_float(x, name):
-    try:
-        return np.asarray(x, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name} must be numeric, got {type(x).__name__}") from exc
-
-
 def _check_affine(x, gamma, beta):
-    x, gamma, beta = _as_float(x, "x"), _as_float(gamma, "gamma"), _as_float(beta, "beta")
+    x, gamma, beta = as_float_array(x, "x"), as_float_array(gamma, "gamma"), as_float_array(beta, "beta")
     if x.ndim < 2:
         raise ValueError(f"x must have shape (n, ..., d) with a batch axis first, got {x.shape}")
     d = x.shape[-1]
@@ -73,6 +68,11 @@ def batchnorm_forward(x, gamma, beta, bn_param):
     bn_param's statistics unchanged (missing ones are filled with zeros/ones).
     Returns (out, cache): out shaped like x; cache for the backward passes.
     """
+    return _batchnorm_forward(x, gamma, beta, bn_param, _BATCH_NORM)
+
+
+def _batchnorm_forward(x, gamma, beta, bn_param, norm):
+    """``batchnorm_forward`` with its steps taken by ``norm``."""
     x, gamma, beta = _check_affine(x, gamma, beta)
     if not isinstance(bn_param, dict):
         raise ValueError(f"bn_param must be a dict, got {type(bn_param).__name__}")
@@ -86,32 +86,73 @@ def batchnorm_forward(x, gamma, beta, bn_param):
     if not 0.0 <= momentum <= 1.0:
         raise ValueError(f"bn_param['momentum'] must lie in [0, 1], got {momentum}")
     d = x.shape[-1]
-    running_mean = _as_float(bn_param.get("running_mean", np.zeros(d)), "running_mean")
-    running_var = _as_float(bn_param.get("running_var", np.ones(d)), "running_var")
+    running_mean = as_float_array(bn_param.get("running_mean", np.zeros(d)), "running_mean")
+    running_var = as_float_array(bn_param.get("running_var", np.ones(d)), "running_var")
     if running_mean.shape != (d,) or running_var.shape != (d,):
         raise ValueError(f"running_mean and running_var must have shape ({d},), "
                          f"got {running_mean.shape} and {running_var.shape}")
 
-    axes = tuple(range(x.ndim - 1))
-    if mode == "train":
-        mu = x.mean(axis=axes)
-        var = x.var(axis=axes)  # biased: divides by the number of samples m
-        bn_param["running_mean"] = momentum * running_mean + (1.0 - momentum) * mu
-        bn_param["running_var"] = momentum * running_var + (1.0 - momentum) * var
-    else:
-        mu, var = running_mean, running_var
-        bn_param.setdefault("running_mean", running_mean.copy())
-        bn_param.setdefault("running_var", running_var.copy())
-    inv_std = 1.0 / np.sqrt(var + eps)
-    x_hat = (x - mu) * inv_std
-    out = gamma * x_hat + beta
-    cache = {"mode": mode, "x": x, "x_hat": x_hat, "mu": mu, "var": var, "eps": eps,
-             "inv_std": inv_std, "gamma": gamma, "axes": axes}
-    return out, cache
+    return norm.normalize(x, gamma, beta, bn_param, mode, eps, momentum, running_mean, running_var)
+
+
+class _Normalization:
+    """The steps of the normalizing forward passes, one private method per decision.
+
+    They exist so that a variant can change exactly one of them (autograder's catalogue of known
+    mistakes overrides one each); none is part of the graded contract.
+    """
+
+    def variance(self, x, axis, keepdims=False):
+        """The variance of x over ``axis``: biased (divided by the number of values)."""
+        return x.var(axis=axis, keepdims=keepdims)
+
+    def inv_std(self, var, eps):
+        """1 / sqrt(var + eps): eps inside the square root."""
+        return 1.0 / np.sqrt(var + eps)
+
+
+class _BatchNorm(_Normalization):
+    """``batchnorm_forward`` after its validation."""
+
+    def batch_statistics(self, x, axes):
+        """(mean, variance) over the batch axes, used to normalize in train mode."""
+        return x.mean(axis=axes), self.variance(x, axes)
+
+    def running_variance(self, x, axes, var):
+        """The batch variance the running average takes in: the one used to normalize (Keras)."""
+        return var
+
+    def running_average(self, running, batch, momentum):
+        """The new running statistic: momentum * running + (1 - momentum) * batch."""
+        return momentum * running + (1.0 - momentum) * batch
+
+    def test_statistics(self, x, axes, running_mean, running_var):
+        """(mean, variance) used to normalize in test mode: the running statistics."""
+        return running_mean, running_var
+
+    def normalize(self, x, gamma, beta, bn_param, mode, eps, momentum, running_mean, running_var):
+        axes = tuple(range(x.ndim - 1))
+        if mode == "train":
+            mu, var = self.batch_statistics(x, axes)
+            bn_param["running_mean"] = self.running_average(running_mean, mu, momentum)
+            bn_param["running_var"] = self.running_average(running_var, self.running_variance(x, axes, var), momentum)
+        else:
+            mu, var = self.test_statistics(x, axes, running_mean, running_var)
+            bn_param.setdefault("running_mean", running_mean.copy())
+            bn_param.setdefault("running_var", running_var.copy())
+        inv_std = self.inv_std(var, eps)
+        x_hat = (x - mu) * inv_std
+        out = gamma * x_hat + beta
+        cache = {"mode": mode, "x": x, "x_hat": x_hat, "mu": mu, "var": var, "eps": eps,
+                 "inv_std": inv_std, "gamma": gamma, "axes": axes}
+        return out, cache
+
+
+_BATCH_NORM = _BatchNorm()
 
 
 def _check_dout(dout, cache):
-    dout = _as_float(dout, "dout")
+    dout = as_float_array(dout, "dout")
     if dout.shape != cache["x"].shape:
         raise ValueError(f"dout must have shape {cache['x'].shape} like the forward input, got {dout.shape}")
     return dout
@@ -195,15 +236,32 @@ def layernorm_forward(x, gamma, beta, eps=1e-3):
     out = gamma * x_hat + beta. Same in training and at inference.
     Returns (out, cache): out shaped like x.
     """
+    return _layernorm_forward(x, gamma, beta, eps, _LAYER_NORM)
+
+
+def _layernorm_forward(x, gamma, beta, eps, norm):
+    """``layernorm_forward`` with its steps taken by ``norm``."""
     x, gamma, beta = _check_affine(x, gamma, beta)
     eps = float(eps)
     if not eps > 0.0:
         raise ValueError(f"eps must be > 0, got {eps}")
-    mu = x.mean(axis=-1, keepdims=True)
-    var = x.var(axis=-1, keepdims=True)
-    inv_std = 1.0 / np.sqrt(var + eps)
-    x_hat = (x - mu) * inv_std
-    return gamma * x_hat + beta, {"x": x, "x_hat": x_hat, "inv_std": inv_std, "gamma": gamma}
+    return norm.normalize(x, gamma, beta, eps)
+
+
+class _LayerNorm(_Normalization):
+    """``layernorm_forward`` after its validation."""
+
+    axis = -1  # each sample over its own features
+
+    def normalize(self, x, gamma, beta, eps):
+        mu = x.mean(axis=self.axis, keepdims=True)
+        var = self.variance(x, self.axis, keepdims=True)
+        inv_std = self.inv_std(var, eps)
+        x_hat = (x - mu) * inv_std
+        return gamma * x_hat + beta, {"x": x, "x_hat": x_hat, "inv_std": inv_std, "gamma": gamma}
+
+
+_LAYER_NORM = _LayerNorm()
 
 
 def layernorm_backward(dout, cache):
@@ -238,7 +296,7 @@ def dropout_forward(x, rate, training, rng):
     out = x * mask. Not training: out is a copy of x and mask is None.
     Returns (out, mask).
     """
-    x = _as_float(x, "x")
+    x = as_float_array(x, "x")
     try:
         rate = float(rate)
     except (TypeError, ValueError) as exc:
@@ -261,10 +319,10 @@ def dropout_backward(dout, mask):
     of 0 and 1 / (1 - rate), shaped like dout) or None (not training).
     Returns dx = dout * mask, or a copy of dout when mask is None.
     """
-    dout = _as_float(dout, "dout")
+    dout = as_float_array(dout, "dout")
     if mask is None:
         return dout.copy()
-    mask = _as_float(mask, "mask")
+    mask = as_float_array(mask, "mask")
     if mask.shape != dout.shape:
         raise ValueError(f"mask has shape {mask.shape} but dout has shape {dout.shape}")
     return dout * mask

@@ -12,12 +12,13 @@ in their message.
 import numpy as np
 
 from autograder.chapters.ch08_numpy_mlp_capstone import reference as R
+from dlcourse.validate import generator
 
 # --------------------------------------------------------------------------- sample_log_uniform
 
 
 def _draw(low, high, rng, size, transform):
-    R._check_rng(rng)
+    generator(rng)
     low, high = float(low), float(high)
     if not (0.0 < low <= high):
         raise ValueError(f"need 0 < low <= high, got {low}, {high}")
@@ -66,14 +67,6 @@ def _global_numpy_rng(low, high, rng, size=None):
 # --------------------------------------------------------------------------- random_search
 
 
-def _rank(results):
-    def key(i):
-        score = results[i][1]
-        return (np.isnan(score), 0.0 if np.isnan(score) else -score, i)
-
-    return [results[i] for i in sorted(range(len(results)), key=key)]
-
-
 def _int_log_uniform(spec, rng, *, end=1, to_int=np.floor):
     """An int_log_uniform draw, to_int(sample_log_uniform(low, high + end)), kept in [low, high]."""
     k = int(to_int(R.sample_log_uniform(spec[1], spec[2] + end, rng)))
@@ -89,27 +82,12 @@ def _sampler_with(kind, draw):
     return sampler
 
 
-def _search(objective, space, n_trials, rng, *, order="best", sample_once=False, sampler=None):
-    R._check_rng(rng)
-    if isinstance(n_trials, bool) or not isinstance(n_trials, (int, np.integer)) or n_trials < 1:
-        raise ValueError(f"n_trials must be a positive integer, got {n_trials!r}")
-    sampler = sampler or R.sample_params
-    fixed = sampler(space, rng) if sample_once else None
-    results = []
-    for _ in range(int(n_trials)):
-        params = dict(fixed) if sample_once else sampler(space, rng)
-        results.append((params, float(objective(dict(params)))))
-    if order == "best":
-        return _rank(results)
-    if order == "worst":
-        return _rank(results)[::-1]
-    if order == "naive":  # sorted() on raw scores: NaN compares False with everything
-        return sorted(results, key=lambda r: r[1], reverse=True)
-    if order == "reversed_ties":  # sorted worst first, then reversed: equal scores come out last trial first
-        return _rank(results[::-1])
-    if order == "only_best":
-        return _rank(results)[:1]
-    return results  # trial order
+def _naive_rank(results):  # sorted() on raw scores: NaN compares False with everything
+    return sorted(results, key=lambda r: r[1], reverse=True)
+
+
+def _reversed_ties(results):  # sorted worst first, then reversed: equal scores come out last trial first
+    return R._ranked(results[::-1])
 
 
 def _uniform_sampler(space, rng):
@@ -124,9 +102,17 @@ def _uniform_sampler(space, rng):
     return params
 
 
-def _variant(**flags):
+def _variant(rank=R._ranked, sampler=R.sample_params, sample_once=False):
+    """random_search with the reference's ranking or sampling hook replaced (sample_once: the first
+    draw of each search reused in every trial)."""
     def random_search(objective, space, n_trials, rng):
-        return _search(objective, space, n_trials, rng, **flags)
+        sample, drawn = sampler, []
+        if sample_once:
+            def sample(space, rng):
+                if not drawn:
+                    drawn.append(sampler(space, rng))
+                return dict(drawn[0])
+        return R._random_search(objective, space, n_trials, rng, sample=sample, rank=rank)
 
     return random_search
 
@@ -143,17 +129,17 @@ MISTAKES = {
         "the result squeezed (size=1 gives shape (), size=(3, 1) gives shape (3,))": _squeezed,
     },
     "random_search": {
-        "results sorted worst first": _variant(order="worst"),
-        "results in trial order, not sorted by score": _variant(order="trials"),
+        "results sorted worst first": _variant(rank=lambda results: R._ranked(results)[::-1]),
+        "results in trial order, not sorted by score": _variant(rank=list),
         "parameters sampled once and reused in every trial": _variant(sample_once=True),
-        "only the best trial returned": _variant(order="only_best"),
-        "sorted() on raw scores, so a NaN score breaks the ranking": _variant(order="naive"),
+        "only the best trial returned": _variant(rank=lambda results: R._ranked(results)[:1]),
+        "sorted() on raw scores, so a NaN score breaks the ranking": _variant(rank=_naive_rank),
         "int_log_uniform drawn uniformly over the integers (rng.integers(low, high + 1))":
             _variant(sampler=_sampler_with("int_log_uniform",
                                            lambda spec, rng: int(rng.integers(spec[1], spec[2] + 1)))),
         "uniform (not log-uniform) sampling of the log-scale parameters": _variant(sampler=_uniform_sampler),
         "equal scores in reverse trial order (ties must keep the order in which the trials ran)":
-            _variant(order="reversed_ties"),
+            _variant(rank=_reversed_ties),
         "'uniform' parameters drawn log-uniformly":
             _variant(sampler=_sampler_with("uniform", lambda spec, rng: R.sample_log_uniform(spec[1], spec[2], rng))),
         "int_log_uniform as floor(sample_log_uniform(low, high)), so high is never drawn":
@@ -168,133 +154,128 @@ MISTAKES = {
 # --------------------------------------------------------------------------- train_mlp
 
 
-def _train(X_train, y_train, X_val, y_val, config, rng, *, restore=True, schedule=True, patience_ignored=False,
-           lr_last_step=False, schedule_steps="ceil", l2_grad=1.0, loss_penalty=True, val_penalty=True,
-           adam_reset=None, restore_bn=True, shuffle="every", batch_mean="weighted"):
-    """The reference training loop with one thing done wrong (see the flags).
+class _KeepLast(R._Training):
+    def _restore(self, model, best_state):
+        pass
 
-    schedule_steps: 'ceil' (ceil(n / batch_size) steps per epoch), 'floor' (n // batch_size), or
-    'epoch' (the cosine restarting every epoch); l2_grad: factor of the penalty's gradient 2 l2 W;
-    loss_penalty / val_penalty: the penalty in the reported train / validation loss;
-    adam_reset: None, 'moments' (m, v zeroed every epoch) or 't' (Adam's step count restarting every
-    epoch); restore_bn: restore the best epoch's batch-norm running statistics too;
-    shuffle: 'every' (a new permutation every epoch), 'once' (the same order every epoch), 'none',
-    or 'cumulative' (a fresh permutation applied to the previous epoch's order: also correct);
-    batch_mean: 'weighted' by batch size or 'plain' (each batch's loss counted once).
-    """
-    R._check_rng(rng)
-    cfg = R._full_config(config)
-    X_train, y_train = R._check_xy(X_train, y_train, "train")
-    X_val, y_val = R._check_xy(X_val, y_val, "val")
-    n, d = X_train.shape
-    k = int(y_train.max()) + 1
-    widths = (d, *cfg["hidden"], k)
-    L = len(widths) - 1
-    params, bn_params = {}, None
-    for i in range(1, L + 1):
-        params[f"W{i}"] = (R.he_normal if i < L else R.glorot_uniform)(widths[i - 1], widths[i], rng)
-        params[f"b{i}"] = np.zeros(widths[i])
-        if cfg["batchnorm"] and i < L:
-            params[f"gamma{i}"], params[f"beta{i}"] = np.ones(widths[i]), np.zeros(widths[i])
-    if cfg["batchnorm"]:
-        bn_params = [{"mode": "train", "eps": 1e-3, "momentum": 0.99} for _ in range(L - 1)]
-    model = R.MLP(params, bn_params, cfg)
-    m = {key: np.zeros_like(val) for key, val in params.items()}
-    v = {key: np.zeros_like(val) for key, val in params.items()}
-    per_epoch = -(-n // cfg["batch_size"])
-    counted = max(1, n // cfg["batch_size"]) if schedule_steps == "floor" else per_epoch
-    total_steps = per_epoch if schedule_steps == "epoch" else cfg["epochs"] * counted
-    history = {"train_loss": [], "val_loss": [], "val_acc": [], "lr": [], "best_epoch": None}
-    patience = cfg["epochs"] if cfg["patience"] is None else (0 if patience_ignored else cfg["patience"])
-    stopper = R.EarlyStopping(patience=patience, min_delta=cfg["min_delta"])
-    best_state, step, order = None, 0, np.arange(n)
-    for epoch in range(cfg["epochs"]):
-        restart = epoch * per_epoch if schedule_steps == "epoch" else 0
 
-        def rate(s, epoch=epoch, restart=restart):
-            return R._learning_rate(cfg, s - restart, epoch, total_steps) if schedule else cfg["lr"]
+class _ConstantRate(R._Training):
+    def _rate(self, step, epoch):
+        return self.cfg["lr"]
 
-        if not lr_last_step:
-            history["lr"].append(rate(step))
-        if shuffle == "every" or (shuffle == "once" and epoch == 0):
-            order = rng.permutation(n)
-        elif shuffle == "cumulative":
-            order = order[rng.permutation(n)]
-        if adam_reset == "moments":
-            m = {key: np.zeros_like(val) for key, val in params.items()}
-            v = {key: np.zeros_like(val) for key, val in params.items()}
-        loss_sum, epoch_start = 0.0, step
-        batch_losses = []
-        for start in range(0, n, cfg["batch_size"]):
-            idx = order[start:start + cfg["batch_size"]]
-            logits, caches = model._forward(X_train[idx], training=True, rng=rng)
-            loss = R.softmax_cross_entropy(logits, y_train[idx])
-            loss += R.l2_penalty(model.kernels(), cfg["l2"]) if loss_penalty else 0.0
-            loss_sum += len(idx) * loss
-            batch_losses.append(loss)
-            grads = model._backward(R.softmax_cross_entropy_grad(logits, y_train[idx]), caches)
-            for i in range(1, L + 1):
-                grads[f"W{i}"] = grads[f"W{i}"] + l2_grad * R.l2_penalty_grad(params[f"W{i}"], cfg["l2"])
-            lr = rate(step)
-            step += 1
-            t = step - epoch_start if adam_reset == "t" else step
-            for key in params:
-                params[key], m[key], v[key] = R.adam_step(params[key], grads[key], m[key], v[key], t, lr=lr,
-                                                          beta1=cfg["beta1"], beta2=cfg["beta2"], eps=cfg["adam_eps"])
-        if lr_last_step:
-            history["lr"].append(lr)
-        val_loss = model.loss(X_val, y_val) if val_penalty else R.softmax_cross_entropy(model.predict_logits(X_val),
-                                                                                          y_val)
-        history["train_loss"].append(loss_sum / n if batch_mean == "weighted" else float(np.mean(batch_losses)))
-        history["val_loss"].append(val_loss)
-        history["val_acc"].append(model.accuracy(X_val, y_val))
-        stop = stopper.update(val_loss)
-        if stopper.best_epoch == epoch:
-            best_state = R._snapshot(model)
-            history["best_epoch"] = epoch
-        if stop:
-            break
-    if restore and best_state is not None:
+
+class _PatienceIgnored(R._Training):
+    def _patience(self):
+        return self.cfg["epochs"] if self.cfg["patience"] is None else 0
+
+
+class _LastRateLogged(R._Training):
+    def _logged_rate(self, rates):
+        return rates[-1]
+
+
+class _CosineOverFullBatches(R._Training):
+    def _rate(self, step, epoch):
+        return R._learning_rate(self.cfg, step, epoch, self.cfg["epochs"] * max(1, self.n // self.cfg["batch_size"]))
+
+
+class _CosinePerEpoch(R._Training):
+    def _rate(self, step, epoch):
+        start = epoch * self.steps_per_epoch
+        return R._learning_rate(self.cfg, step - start, epoch, self.steps_per_epoch)
+
+
+class _NoPenaltyGrad(R._Training):
+    def _penalty_grad(self, W):
+        return 0.0
+
+
+class _HalfPenaltyGrad(R._Training):
+    def _penalty_grad(self, W):
+        return 0.5 * R.l2_penalty_grad(W, self.cfg["l2"])
+
+
+class _NoPenaltyReported(R._Training):
+    def _reported_penalty(self, model):
+        return 0.0
+
+
+class _NoPenaltyInValLoss(R._Training):
+    def _val_loss(self, model, X_val, y_val):
+        return R.softmax_cross_entropy(model.predict_logits(X_val), y_val)
+
+
+class _AdamMomentsReset(R._Training):
+    def _adam_moments(self, m, v):
+        return {k: np.zeros_like(a) for k, a in m.items()}, {k: np.zeros_like(a) for k, a in v.items()}
+
+
+class _AdamStepCountReset(R._Training):
+    def _adam_t(self, step, epoch_start):
+        return step - epoch_start
+
+
+class _WeightsOnlyRestored(R._Training):
+    def _restore(self, model, best_state):
         model.params = best_state[0]
-        if restore_bn:
-            model.bn_params = best_state[1]
-    return model, history
 
 
-def _train_variant(**flags):
+class _ShuffledOnce(R._Training):
+    def _order(self, epoch, previous):
+        return super()._order(epoch, previous) if epoch == 0 else previous
+
+
+class _NeverShuffled(R._Training):
+    def _order(self, epoch, previous):
+        return previous
+
+
+class _PlainBatchMean(R._Training):
+    def _epoch_loss(self, losses, sizes):
+        return float(np.mean(losses))
+
+
+class _CumulativeShuffle(R._Training):
+    """Correct: a fresh permutation applied to the previous epoch's order."""
+
+    def _order(self, epoch, previous):
+        return previous[super()._order(epoch, previous)]
+
+
+def _trainer(training):
+    """train_mlp trained by ``training``, a variant of the reference's training (one decision overridden)."""
     def train_mlp(X_train, y_train, X_val, y_val, config, rng):
-        return _train(X_train, y_train, X_val, y_val, config, rng, **flags)
+        return training(config, rng).run(X_train, y_train, X_val, y_val)
 
     return train_mlp
 
 
 MISTAKES["train_mlp"] = {
-    "keeping the last epoch's weights instead of restoring the best epoch's": _train_variant(restore=False),
-    "a constant learning rate (config['schedule'] ignored)": _train_variant(schedule=False),
-    "stopping at the first epoch without improvement (patience ignored)": _train_variant(patience_ignored=True),
-    "history['lr'] holding each epoch's last rate instead of its first": _train_variant(lr_last_step=True),
+    "keeping the last epoch's weights instead of restoring the best epoch's": _trainer(_KeepLast),
+    "a constant learning rate (config['schedule'] ignored)": _trainer(_ConstantRate),
+    "stopping at the first epoch without improvement (patience ignored)": _trainer(_PatienceIgnored),
+    "history['lr'] holding each epoch's last rate instead of its first": _trainer(_LastRateLogged),
     "a cosine schedule over floor(n / batch_size) steps per epoch (the last, smaller batch not counted)":
-        _train_variant(schedule_steps="floor"),
-    "a cosine schedule restarting every epoch instead of running over all epochs":
-        _train_variant(schedule_steps="epoch"),
-    "no L2 term in the gradient (the penalty only in the reported loss)": _train_variant(l2_grad=0.0),
-    "l2 * W as the L2 gradient instead of 2 * l2 * W": _train_variant(l2_grad=0.5),
-    "train_loss without the L2 penalty": _train_variant(loss_penalty=False),
-    "val_loss without the L2 penalty (plain cross-entropy)": _train_variant(val_penalty=False),
-    "Adam's moments m, v reset to zero every epoch": _train_variant(adam_reset="moments"),
-    "Adam's step count t restarting at 1 every epoch": _train_variant(adam_reset="t"),
-    "restoring the best epoch's weights but not its batch-norm running statistics": _train_variant(restore_bn=False),
-    "the training set shuffled once, the same order every epoch": _train_variant(shuffle="once"),
-    "the training set never shuffled": _train_variant(shuffle="none"),
+        _trainer(_CosineOverFullBatches),
+    "a cosine schedule restarting every epoch instead of running over all epochs": _trainer(_CosinePerEpoch),
+    "no L2 term in the gradient (the penalty only in the reported loss)": _trainer(_NoPenaltyGrad),
+    "l2 * W as the L2 gradient instead of 2 * l2 * W": _trainer(_HalfPenaltyGrad),
+    "train_loss without the L2 penalty": _trainer(_NoPenaltyReported),
+    "val_loss without the L2 penalty (plain cross-entropy)": _trainer(_NoPenaltyInValLoss),
+    "Adam's moments m, v reset to zero every epoch": _trainer(_AdamMomentsReset),
+    "Adam's step count t restarting at 1 every epoch": _trainer(_AdamStepCountReset),
+    "restoring the best epoch's weights but not its batch-norm running statistics": _trainer(_WeightsOnlyRestored),
+    "the training set shuffled once, the same order every epoch": _trainer(_ShuffledOnce),
+    "the training set never shuffled": _trainer(_NeverShuffled),
     "train_loss the plain mean of the batch losses (a smaller last batch counted like a full one)":
-        _train_variant(batch_mean="plain"),
+        _trainer(_PlainBatchMean),
 }
 
 # Correct variants the hidden tests must accept (the docstring allows them): a new permutation
 # applied to the previous epoch's order (shuffling the data arrays, or an index array, in place).
 ACCEPTED = {
     "train_mlp": {
-        "a fresh permutation of the previous epoch's order": _train_variant(shuffle="cumulative"),
+        "a fresh permutation of the previous epoch's order": _trainer(_CumulativeShuffle),
     },
 }
 

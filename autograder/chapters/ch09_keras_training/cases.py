@@ -5,16 +5,14 @@ as usual) they are checked by inspection: layers, parameter counts against the f
 regularizers attached to the kernels with the right strength, logits out, the compiled
 optimizer/loss/metric, callback settings, and a custom training step compared with the
 reference step from identical initial weights. The visible checks live in
-``dlcourse/checks/properties/keras_training.py`` with stored numbers;
-``python -m autograder.chapters.ch09_keras_training.cases`` prints those numbers from the reference.
+``dlcourse/checks/properties/keras_training.py``; their stored numbers come from
+:func:`stored_numbers` (``python -m autograder.build_checks`` writes them).
 
 Nothing here imports keras at import time (every chapter's grading imports this module).
 """
 
 from __future__ import annotations
 
-import pprint
-import sys
 
 import numpy as np
 
@@ -165,34 +163,6 @@ def stored_numbers():
             mistakes[key] = {"losses": run[0]}
     out["train_step"] = {"losses": losses, "weights": weights, "mistakes": mistakes}
     return out
-
-
-def _rounded(value):
-    """Plain nested lists of floats rounded to 7 significant decimals."""
-    if isinstance(value, np.ndarray):
-        return np.round(value.astype(np.float64), 7).tolist()
-    if isinstance(value, (list, tuple)):
-        return [_rounded(v) for v in value]
-    if isinstance(value, (float, np.floating)):
-        return round(float(value), 9)
-    return value
-
-
-def _literal(value, indent=0):
-    """Python source for ``value`` (dicts of lists of numbers), lines of at most 120 characters."""
-    pad = " " * indent
-    if isinstance(value, dict):
-        if not value:
-            return "{}"
-        items = "".join(f"{pad}    {k!r}: {_literal(v, indent + 4)},\n" for k, v in value.items())
-        return "{\n" + items + pad + "}"
-    text = pprint.pformat(_rounded(value), width=max(40, 118 - indent), compact=True)
-    return text.replace("\n", "\n" + pad + " " * 4)
-
-
-def render_stored():
-    """The ``STORED = {...}`` literal of the visible-check module."""
-    return "STORED = " + _literal(stored_numbers()) + "\n"
 
 
 # ---------------------------------------------------------------------------- hidden custom
@@ -397,7 +367,3 @@ HIDDEN_CUSTOM = {
     "make_callbacks": hidden_make_callbacks,
     "train_step": hidden_train_step,
 }
-
-
-if __name__ == "__main__":
-    sys.stdout.write(render_stored())

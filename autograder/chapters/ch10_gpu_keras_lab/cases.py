@@ -4,15 +4,14 @@ Apart from bad-argument cases (stored as usual), the graded functions are checke
 properties: the pipeline's batches (every example once per epoch, reshuffled, prefetched),
 the convnet's layout, parameter count and inference output against the reference with the
 same fixed weights, the mixed-precision policy, and the throughput against a timing of the
-same steps. Visible checks: ``dlcourse/checks/properties/gpu_lab.py``;
-``python -m autograder.chapters.ch10_gpu_keras_lab.cases`` prints their stored numbers.
+same steps. Visible checks: ``dlcourse/checks/properties/gpu_lab.py``; their stored numbers come from
+:func:`stored_numbers` (``python -m autograder.build_checks`` writes them).
 
 Nothing here imports keras at import time (every chapter's grading imports this module).
 """
 
 from __future__ import annotations
 
-import sys
 
 import numpy as np
 
@@ -100,12 +99,6 @@ def stored_numbers():
     case = props.CNN_CASE
     expected = cnn_expectation(case["input_shape"], case["num_classes"], case["seed"], props.cnn_probe())
     return {"build_cnn": {"logits": expected["logits"], "mistakes": expected["mistakes"]}}
-
-
-def render_stored():
-    from autograder.chapters.ch09_keras_training.cases import _literal
-
-    return "STORED = " + _literal(stored_numbers()) + "\n"
 
 
 # ---------------------------------------------------------------------------- hidden custom
@@ -271,7 +264,3 @@ HIDDEN_CUSTOM = {
     "enable_mixed_precision": hidden_enable_mixed_precision,
     "measure_throughput": hidden_measure_throughput,
 }
-
-
-if __name__ == "__main__":
-    sys.stdout.write(render_stored())
