@@ -19,6 +19,8 @@ import numbers
 
 import numpy as np
 
+from dlcourse.validate import as_float_array, generator, real
+
 __all__ = [
     "numerical_gradient",
     "linear_regression_loss",
@@ -30,24 +32,6 @@ __all__ = [
 
 
 # --------------------------------------------------------------------------- helpers
-def _as_float_array(a, name):
-    try:
-        arr = np.asarray(a, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name} must be convertible to a float64 array: {exc}") from None
-    return arr
-
-
-def _check_positive_float(value, name, allow_zero=False):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise ValueError(f"{name} must be a real number, got {value!r}")
-    value = float(value)
-    if not np.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
-        bound = ">= 0" if allow_zero else "> 0"
-        raise ValueError(f"{name} must be finite and {bound}, got {value!r}")
-    return value
-
-
 def _check_int(value, name, minimum):
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise ValueError(f"{name} must be an integer, got {value!r}")
@@ -56,18 +40,10 @@ def _check_int(value, name, minimum):
     return int(value)
 
 
-def _check_rng(rng):
-    if not isinstance(rng, np.random.Generator):
-        raise ValueError(
-            "rng must be a numpy.random.Generator (e.g. np.random.default_rng(0)), "
-            f"got {type(rng).__name__}"
-        )
-
-
 def _check_regression_inputs(X, y, w, b):
-    X = _as_float_array(X, "X")
-    y = _as_float_array(y, "y")
-    w = _as_float_array(w, "w")
+    X = as_float_array(X, "X")
+    y = as_float_array(y, "y")
+    w = as_float_array(w, "w")
     if X.ndim != 2:
         raise ValueError(f"X must have shape (n, d), got shape {X.shape}")
     n, d = X.shape
@@ -99,8 +75,8 @@ def numerical_gradient(f, x, h=1e-5):
     """
     if not callable(f):
         raise ValueError("f must be callable")
-    h = _check_positive_float(h, "h")
-    xp = _as_float_array(x, "x").copy()
+    h = real(h, "h", minimum=0.0, strict=True)
+    xp = as_float_array(x, "x").copy()
     grad = np.zeros_like(xp)
     for idx in np.ndindex(xp.shape):
         old = xp[idx]
@@ -161,13 +137,13 @@ def gradient_descent(grad_fn, w0, lr, n_steps):
     """
     if not callable(grad_fn):
         raise ValueError("grad_fn must be callable")
-    w0 = _as_float_array(w0, "w0")
-    lr = _check_positive_float(lr, "lr", allow_zero=True)
+    w0 = as_float_array(w0, "w0")
+    lr = real(lr, "lr", minimum=0.0)
     n_steps = _check_int(n_steps, "n_steps", 0)
     history = np.empty((n_steps + 1,) + w0.shape, dtype=np.float64)
     history[0] = w0
     for k in range(n_steps):
-        g = _as_float_array(grad_fn(history[k].copy()), "grad_fn(w)")
+        g = as_float_array(grad_fn(history[k].copy()), "grad_fn(w)")
         if g.shape != w0.shape:
             raise ValueError(
                 f"grad_fn returned shape {g.shape}, expected w0's shape {w0.shape}"
@@ -188,7 +164,7 @@ def minibatch_indices(n, batch_size, rng):
     """
     n = _check_int(n, "n", 1)
     batch_size = _check_int(batch_size, "batch_size", 1)
-    _check_rng(rng)
+    generator(rng)
     perm = rng.permutation(n)
     return [perm[start:start + batch_size] for start in range(0, n, batch_size)]
 
@@ -208,10 +184,10 @@ def sgd_linear_regression(X, y, lr, batch_size, epochs, rng):
     (epochs,) holding the full-data loss after each epoch.
     """
     X, y, w, b = _check_regression_inputs(X, y, np.zeros(np.shape(X)[1:2]), 0.0)
-    lr = _check_positive_float(lr, "lr", allow_zero=True)
+    lr = real(lr, "lr", minimum=0.0)
     batch_size = _check_int(batch_size, "batch_size", 1)
     epochs = _check_int(epochs, "epochs", 1)
-    _check_rng(rng)
+    generator(rng)
     n = X.shape[0]
     losses = np.empty(epochs, dtype=np.float64)
     for epoch in range(epochs):

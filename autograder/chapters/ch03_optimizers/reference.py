@@ -30,6 +30,8 @@ import numbers
 
 import numpy as np
 
+from dlcourse.validate import real
+
 __all__ = [
     "sgd_step",
     "momentum_step",
@@ -64,24 +66,12 @@ def _arrays(w, g, **state):
     return out
 
 
-def _real(value, name):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise ValueError(f"{name} must be a real number, got {value!r}")
-    value = float(value)
-    if not np.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value!r}")
-    return value
-
-
 def _lr(lr):
-    lr = _real(lr, "lr")
-    if lr < 0:
-        raise ValueError(f"lr must be >= 0, got {lr!r}")
-    return lr
+    return real(lr, "lr", minimum=0.0)
 
 
 def _beta(beta, name):
-    beta = _real(beta, name)
+    beta = real(beta, name)
     if not 0.0 <= beta < 1.0:
         raise ValueError(f"{name} must be in [0, 1), got {beta!r}")
     return beta
@@ -229,7 +219,7 @@ def adamw_step(w, g, m, v, t, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-7,
     t = _step_count(t)
     lr, eps = _lr(lr), _eps(eps)
     beta1, beta2 = _beta(beta1, "beta1"), _beta(beta2, "beta2")
-    weight_decay = _real(weight_decay, "weight_decay")
+    weight_decay = real(weight_decay, "weight_decay")
     if weight_decay < 0:
         raise ValueError(f"weight_decay must be >= 0, got {weight_decay!r}")
     direction, m_new, v_new = _adam_direction(g, m, v, t, beta1, beta2, eps)

@@ -24,13 +24,7 @@ penalty on the weights only; the bias is not penalized:
 
 import numpy as np
 
-
-def _as_float(x, name):
-    try:
-        arr = np.asarray(x, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name} must be numeric, got {type(x).__name__}") from exc
-    return arr
+from dlcourse.validate import as_float_array
 
 
 def _check_strength(lam, name="lam"):
@@ -46,8 +40,8 @@ def _check_strength(lam, name="lam"):
 def _weight_list(weights):
     """One array, or a list/tuple of arrays -> list of float64 arrays."""
     if isinstance(weights, (list, tuple)):
-        return [_as_float(w, f"weights[{i}]") for i, w in enumerate(weights)]
-    return [_as_float(weights, "weights")]
+        return [as_float_array(w, f"weights[{i}]") for i, w in enumerate(weights)]
+    return [as_float_array(weights, "weights")]
 
 
 def l2_penalty(weights, lam):
@@ -66,7 +60,7 @@ def l2_penalty_grad(w, lam):
     w: array of any shape; lam: float >= 0. Returns a new array shaped like w.
     """
     lam = _check_strength(lam)
-    return 2.0 * lam * _as_float(w, "w")
+    return 2.0 * lam * as_float_array(w, "w")
 
 
 def l1_penalty(weights, lam):
@@ -84,7 +78,7 @@ def l1_penalty_grad(w, lam):
     w: array of any shape; lam: float >= 0. Returns a new array shaped like w.
     """
     lam = _check_strength(lam)
-    return lam * np.sign(_as_float(w, "w"))
+    return lam * np.sign(as_float_array(w, "w"))
 
 
 def elastic_net_penalty(weights, l1, l2):
@@ -97,8 +91,8 @@ def elastic_net_penalty(weights, l1, l2):
 
 
 def _check_linear(X, y):
-    X = _as_float(X, "X")
-    y = _as_float(y, "y")
+    X = as_float_array(X, "X")
+    y = as_float_array(y, "y")
     if X.ndim != 2:
         raise ValueError(f"X must have shape (n, d), got {X.shape}")
     if X.shape[0] == 0:
@@ -116,10 +110,10 @@ def ridge_regression_grad(X, y, w, b, lam):
     and db a float = 2/n sum(r) (the bias is not penalized).
     """
     X, y = _check_linear(X, y)
-    w = _as_float(w, "w")
+    w = as_float_array(w, "w")
     if w.shape != (X.shape[1],):
         raise ValueError(f"w must have shape ({X.shape[1]},) to match X {X.shape}, got {w.shape}")
-    b = _as_float(b, "b")
+    b = as_float_array(b, "b")
     if b.ndim != 0:
         raise ValueError(f"b must be a scalar, got shape {b.shape}")
     lam = _check_strength(lam)

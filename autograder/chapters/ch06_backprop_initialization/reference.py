@@ -24,13 +24,7 @@ initialization nor normalization methods (ERRATA 20).
 import numpy as np
 
 from autograder.chapters.ch01_losses.reference import softmax_cross_entropy, softmax_cross_entropy_grad
-
-
-def _as_float(x, name):
-    try:
-        return np.asarray(x, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name} must be numeric, got {type(x).__name__}") from exc
+from dlcourse.validate import as_float_array
 
 
 # --------------------------------------------------------------------------- activations
@@ -42,7 +36,7 @@ def sigmoid(z):
     Stable: only exp(-|z|) is ever computed, so |z| ~ 1e3 raises no overflow warning
     (sigmoid(1000) = 1, sigmoid(-1000) = exp(-1000) = 0 in float64).
     """
-    z = _as_float(z, "z")
+    z = as_float_array(z, "z")
     e = np.exp(-np.abs(z))  # in (0, 1]: never overflows
     return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
@@ -55,18 +49,18 @@ def sigmoid_grad(z):
 
 def tanh_grad(z):
     """d tanh(z) / dz = 1 - tanh(z)**2; element-wise, shaped like z."""
-    t = np.tanh(_as_float(z, "z"))
+    t = np.tanh(as_float_array(z, "z"))
     return 1.0 - t * t
 
 
 def relu(z):
     """max(z, 0) element-wise; shaped like z."""
-    return np.maximum(_as_float(z, "z"), 0.0)
+    return np.maximum(as_float_array(z, "z"), 0.0)
 
 
 def relu_grad(z):
     """d relu(z) / dz: 1.0 where z > 0, 0.0 where z <= 0 (the convention at 0 is 0)."""
-    return (_as_float(z, "z") > 0).astype(np.float64)
+    return (as_float_array(z, "z") > 0).astype(np.float64)
 
 
 # --------------------------------------------------------------------------- dense layer
@@ -78,7 +72,7 @@ def dense_forward(x, W, b):
     x: (n, d_in); W: (d_in, d_out) (a Keras kernel); b: (d_out,).
     Returns (out, cache): out (n, d_out); cache = (x, W) for ``dense_backward``.
     """
-    x, W, b = _as_float(x, "x"), _as_float(W, "W"), _as_float(b, "b")
+    x, W, b = as_float_array(x, "x"), as_float_array(W, "W"), as_float_array(b, "b")
     if x.ndim != 2:
         raise ValueError(f"x must have shape (n, d_in), got {x.shape}")
     if W.ndim != 2 or W.shape[0] != x.shape[1]:
@@ -96,7 +90,7 @@ def dense_backward(dout, cache):
     dx = dout @ W.T, dW = x.T @ dout, db = dout summed over the batch.
     """
     x, W = cache
-    dout = _as_float(dout, "dout")
+    dout = as_float_array(dout, "dout")
     if dout.shape != (x.shape[0], W.shape[1]):
         raise ValueError(f"dout must have shape {(x.shape[0], W.shape[1])}, got {dout.shape}")
     return dout @ W.T, x.T @ dout, dout.sum(axis=0)
@@ -152,7 +146,7 @@ def mlp_loss_and_grads(params, X, y):
     missing = [k for k in _PARAM_KEYS if k not in params]
     if missing:
         raise ValueError(f"params is missing {missing}; expected keys {list(_PARAM_KEYS)}")
-    X = _as_float(X, "X")
+    X = as_float_array(X, "X")
     y = np.asarray(y)
     if X.ndim != 2:
         raise ValueError(f"X must have shape (n, d), got {X.shape}")
@@ -188,7 +182,7 @@ def clip_by_global_norm(grads, clip_norm):
         raise ValueError(f"clip_norm must be a finite number > 0, got {clip_norm!r}")
     if not isinstance(grads, (list, tuple)):
         raise ValueError(f"grads must be a list of arrays, got {type(grads).__name__}")
-    grads = [_as_float(g, "grads") for g in grads]
+    grads = [as_float_array(g, "grads") for g in grads]
     global_norm = float(np.sqrt(sum(float(np.sum(g * g)) for g in grads)))
     scale = clip_norm / max(global_norm, clip_norm)
     return [g * scale for g in grads], global_norm

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import keras
 
-from autograder.chapters.ch09_keras_training.reference import _check_mlp_args, _positive_int, build_mlp, make_callbacks
+from autograder.chapters.ch09_keras_training.reference import _check_mlp_args, build_mlp, make_callbacks
 from dlcourse.checks.properties.keras_training import MISTAKE
+from dlcourse.validate import whole_number
 
 
 # ------------------------------------------------------------------ build_mlp
@@ -65,7 +66,7 @@ def _compile_default_rate(model, learning_rate):
 
 # ------------------------------------------------------------------ make_callbacks
 def _callbacks_no_restore(patience):
-    patience = _positive_int(patience, "patience")
+    patience = whole_number(patience, "patience")
     return [keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience),
             keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=max(1, patience // 2))]
 

@@ -25,17 +25,13 @@ from __future__ import annotations
 
 import keras
 
-
-def _positive_int(value, name, minimum=1):
-    if isinstance(value, bool) or int(value) != value or int(value) < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
+from dlcourse.validate import whole_number
 
 
 def _check_mlp_args(input_dim, num_classes, hidden_units, dropout_rate, l2):
-    input_dim = _positive_int(input_dim, "input_dim")
-    num_classes = _positive_int(num_classes, "num_classes", 2)
-    hidden_units = tuple(_positive_int(u, "each entry of hidden_units") for u in hidden_units)
+    input_dim = whole_number(input_dim, "input_dim")
+    num_classes = whole_number(num_classes, "num_classes", 2)
+    hidden_units = tuple(whole_number(u, "each entry of hidden_units") for u in hidden_units)
     dropout_rate = float(dropout_rate)
     if not 0.0 <= dropout_rate < 1.0:
         raise ValueError(f"dropout_rate must lie in [0, 1), got {dropout_rate}")
@@ -76,7 +72,7 @@ def compile_for_classification(model, learning_rate):
 
 def make_callbacks(patience):
     """[EarlyStopping restoring the best weights, ReduceLROnPlateau halving the rate sooner]."""
-    patience = _positive_int(patience, "patience")
+    patience = whole_number(patience, "patience")
     return [
         keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True),
         keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=max(1, patience // 2)),

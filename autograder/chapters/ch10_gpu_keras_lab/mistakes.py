@@ -14,8 +14,9 @@ import time
 import keras
 import numpy as np
 
-from autograder.chapters.ch10_gpu_keras_lab.reference import _batches_forever, _positive_int, build_cnn, make_dataset
+from autograder.chapters.ch10_gpu_keras_lab.reference import _batches_forever, build_cnn, make_dataset
 from dlcourse.checks.properties.gpu_lab import MISTAKE
+from dlcourse.validate import whole_number
 
 
 # ------------------------------------------------------------------ make_dataset
@@ -24,7 +25,7 @@ def _pipeline(x, y, batch_size, training, order):
 
     if len(x) != len(y):
         raise ValueError(f"x has {len(x)} examples but y has {len(y)}")
-    batch_size = _positive_int(batch_size, "batch_size")
+    batch_size = whole_number(batch_size, "batch_size")
     ds = tf.data.Dataset.from_tensor_slices((x, y))
     for step in order:
         if step == "batch":
@@ -76,7 +77,7 @@ def _pure_float16():
 
 # ------------------------------------------------------------------ measure_throughput
 def _throughput_per_batch(model, data, steps):
-    steps = _positive_int(steps, "steps")
+    steps = whole_number(steps, "steps")
     batches = _batches_forever(data)
     model.train_on_batch(*next(batches))
     start = time.perf_counter()
@@ -86,7 +87,7 @@ def _throughput_per_batch(model, data, steps):
 
 
 def _throughput_with_warmup(model, data, steps):
-    steps = _positive_int(steps, "steps")
+    steps = whole_number(steps, "steps")
     batches = _batches_forever(data)
     examples = 0
     start = time.perf_counter()

@@ -33,18 +33,14 @@ import time
 import keras
 import numpy as np
 
-
-def _positive_int(value, name, minimum=1):
-    if isinstance(value, bool) or int(value) != value or int(value) < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
+from dlcourse.validate import whole_number
 
 
 def make_dataset(x, y, batch_size, training):
     """An input pipeline of (x_batch, y_batch): shuffled and batched when training, prefetched."""
     if len(x) != len(y):
         raise ValueError(f"x has {len(x)} examples but y has {len(y)}")
-    batch_size = _positive_int(batch_size, "batch_size")
+    batch_size = whole_number(batch_size, "batch_size")
     if keras.backend.backend() != "tensorflow":
         from dlcourse.accelerator import ArrayBatches
 
@@ -62,8 +58,8 @@ def build_cnn(input_shape, num_classes):
     input_shape = tuple(input_shape)
     if len(input_shape) != 3:
         raise ValueError(f"input_shape must be (height, width, channels), got {input_shape}")
-    input_shape = tuple(_positive_int(s, "each entry of input_shape") for s in input_shape)
-    num_classes = _positive_int(num_classes, "num_classes", 2)
+    input_shape = tuple(whole_number(s, "each entry of input_shape") for s in input_shape)
+    num_classes = whole_number(num_classes, "num_classes", 2)
     layers = keras.layers
     inputs = keras.Input(shape=input_shape)
     x = inputs
@@ -104,7 +100,7 @@ def _batches_forever(data):
 
 def measure_throughput(model, data, steps):
     """Training examples per second of the compiled ``model`` on ``data``, over ``steps`` steps."""
-    steps = _positive_int(steps, "steps")
+    steps = whole_number(steps, "steps")
     batches = _batches_forever(data)
     x, y = next(batches)
     model.train_on_batch(x, y)  # warm-up: tracing / XLA compilation, not timed
