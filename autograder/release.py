@@ -2,7 +2,8 @@
 
 Each chapter folder ``solutions/<chapter>/`` is an nbgrader assignment; the release is
 made by stock ``nbgrader generate_assignment`` (solutions replaced by stubs, hidden
-tests removed, outputs cleared, checksums recorded) with a throwaway gradebook, so
+tests removed, outputs cleared, checksums recorded) with a throwaway gradebook, for the whole
+course in one run (nbgrader's assignment glob ``*``: one process, one gradebook), so
 the committed ``course/`` is reproducible byte for byte. Files in ``solutions/`` that
 are not chapter folders (the index notebook) are copied as they are.
 
@@ -56,7 +57,9 @@ def _nbgrader_command():
 
 
 def generate(chapter, release_dir):
-    """Run ``nbgrader generate_assignment`` for one chapter into ``release_dir``."""
+    """Run ``nbgrader generate_assignment`` for one chapter, or for every chapter at once with
+    ``chapter="*"`` (nbgrader's own assignment glob: one process and one gradebook for the whole
+    course), into ``release_dir``."""
     with tempfile.TemporaryDirectory() as tmp:
         env = dict(os.environ)
         env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
@@ -66,8 +69,11 @@ def generate(chapter, release_dir):
             f"--CourseDirectory.db_url=sqlite:///{tmp}/release.db",
         ]
         result = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
-        if result.returncode != 0 or not (Path(release_dir) / chapter).is_dir():
-            raise RuntimeError(f"nbgrader generate_assignment {chapter} failed:\n{result.stdout}\n{result.stderr}")
+        expected = chapters() if chapter == "*" else [chapter]
+        missing = [c for c in expected if not (Path(release_dir) / c).is_dir()]
+        if result.returncode != 0 or missing:
+            raise RuntimeError(f"nbgrader generate_assignment {chapter} failed (missing: {missing}):\n"
+                               f"{result.stdout}\n{result.stderr}")
 
 
 def build(release_dir, only=None):
@@ -78,8 +84,11 @@ def build(release_dir, only=None):
         target = release_dir / chapter
         if target.exists():
             shutil.rmtree(target)
-        generate(chapter, release_dir)
-    if not only:
+    if only:
+        for chapter in only:
+            generate(chapter, release_dir)
+    else:
+        generate("*", release_dir)
         for path in loose_files():
             shutil.copyfile(path, release_dir / path.name)
 
