@@ -2,9 +2,10 @@
 corpus (correct, partial, broken, hostile) gets its expected score, a row in the export and
 feedback; results match stock ``nbgrader autograde``; re-runs are idempotent and resume.
 
-The attack families of :mod:`autograder.corpus` are each graded in one batch through the real
-command, next to innocent classmates (the full solution and a partial one), whose rows must stay
-full and correct and whose submitted files must stay byte-identical. An attack whose defeat
+The attack families of :mod:`autograder.corpus` are graded through the real command (chapter 01's
+three families together in one batch; the other chapters' under ``slow``), next to innocent
+classmates (the full solution and a partial one), whose rows must stay full and correct and whose
+submitted files must stay byte-identical. An attack whose defeat
 depends on a defence outside the class grader itself (the kernel sandbox, or hidden checks judged
 outside the kernel; ``Expectation.needs``) fails its test naming that defence.
 """
@@ -125,18 +126,23 @@ def _run_command(root, chapter, env_extra=None, timeout=1500):
     return subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
 
 
-def _attack_batch(tmp_path, chapter, family, env_extra=None, only=None):
-    """Release, write the family's attacks and the innocent classmates, grade them with the real
-    command; returns (course, expectations, rows by student, submitted bytes before, process)."""
+def _attack_batch(tmp_path, chapter, families, env_extra=None, only=None):
+    """Release, write the attacks of ``families`` (one family name or several) and the innocent
+    classmates, grade them all in one run of the real command; returns (course, expectations by
+    family, rows by student, submitted bytes before, process)."""
+    families = (families,) if isinstance(families, str) else tuple(families)
     course = CourseDir(tmp_path)
     course.release(chapter)
     build_corpus(chapter, tmp_path / "submitted", only=set(INNOCENTS))
-    expectations = build_corpus(chapter, tmp_path / "submitted", family=family, only=only)
+    expectations = {family: build_corpus(chapter, tmp_path / "submitted", family=family, only=only)
+                    for family in families}
     before = _submitted_bytes(tmp_path)
     result = _run_command(tmp_path, chapter, env_extra)
     ledger = Ledger(tmp_path / "grading" / f"{chapter}.json")
-    students = sorted(expectations) + list(INNOCENTS)
+    students = sorted(s for made in expectations.values() for s in made) + list(INNOCENTS)
     rows = {r[0]: r for r in summary_rows(course.db_url, chapter, students, ledger)}
+    if len(families) == 1:
+        expectations = expectations[families[0]]
     return course, expectations, rows, before, result
 
 
@@ -195,19 +201,44 @@ def _alive(pid):
         return False
 
 
-def test_batch_attacks_leave_every_row_and_classmate_intact(tmp_path):
-    course, expectations, rows, before, result = _attack_batch(tmp_path, "01_losses", "batch")
-    assert result.returncode == 0, result.stderr[-3000:]
-    _check_innocents(course, "01_losses", rows, before)
-    own, others = _attack_problems(course, "01_losses", expectations, rows, before)
-    assert not own, "\n".join(own)
-    assert not any(others.values()), others
-    assert (tmp_path / "submitted" / "fifo_notebook" / "01_losses" / "01_losses.ipynb").is_fifo()
-    pid_file = tmp_path / "autograded" / "daemon" / "01_losses" / "daemon.pid"
-    if pid_file.exists():  # the sandbox may stop the fork itself; where it ran, it must be gone
-        assert not _alive(int(pid_file.read_text())), "the daemon outlived the batch"
-        time.sleep(max(0.0, pid_file.stat().st_mtime + 12 - time.time()))
-    assert not (tmp_path / "DAEMON-WROTE").exists(), "a forked daemon wrote into the course after grading"
+PROC_MARKERS = (ROOT / "autograder" / ".dlc-proc-written", ROOT / ".venv" / ".dlc-proc-written")
+
+
+def test_attack_families_on_chapter_01_leave_every_row_and_classmate_intact(tmp_path):
+    """The batch, /proc and in-kernel attack families of chapter 01 and the innocent classmates,
+    graded in one run of the real command (2 workers): every attack earns what blank work earns,
+    with its note, every row is there, the classmates' rows and files are intact."""
+    stolen = Path(os.path.expanduser(corpus.STOLEN_DIR))
+    try:
+        course, by_family, rows, before, result = _attack_batch(tmp_path, "01_losses", ("batch", "proc", "kernel"))
+        assert result.returncode == 0, result.stderr[-3000:]
+        own, others = [], {}
+        for family, expectations in by_family.items():
+            family_own, family_others = _attack_problems(course, "01_losses", expectations, rows, before)
+            own += [f"[{family}] {p}" for p in family_own]
+            for needs, found in family_others.items():
+                others.setdefault(needs, []).extend(f"[{family}] {p}" for p in found)
+        assert not own, "\n".join(own)
+        written = [str(m) for m in PROC_MARKERS if m.exists()]
+        if written:
+            others.setdefault("sandbox", []).append(f"proc_write created {written}")
+        if _submitted_bytes(tmp_path) != before:
+            others.setdefault("sandbox", []).append("classmates' submitted files were changed")
+        leaked = sorted(str(p.relative_to(stolen)) for p in stolen.rglob("*.py")) if stolen.exists() else []
+        if leaked:
+            others.setdefault("outside judging", []).append(f"steal_copy copied {leaked[:5]}")
+        _assert_defences_held(others)
+        _check_innocents(course, "01_losses", rows, before)
+        assert (tmp_path / "submitted" / "fifo_notebook" / "01_losses" / "01_losses.ipynb").is_fifo()
+        pid_file = tmp_path / "autograded" / "daemon" / "01_losses" / "daemon.pid"
+        if pid_file.exists():  # the sandbox may stop the fork itself; where it ran, it must be gone
+            assert not _alive(int(pid_file.read_text())), "the daemon outlived the batch"
+            time.sleep(max(0.0, pid_file.stat().st_mtime + 12 - time.time()))
+        assert not (tmp_path / "DAEMON-WROTE").exists(), "a forked daemon wrote into the course after grading"
+    finally:
+        for marker in PROC_MARKERS:
+            marker.unlink(missing_ok=True)
+        shutil.rmtree(stolen, ignore_errors=True)
 
 
 @pytest.mark.slow  # waits out submission deadlines (about 2 minutes)
@@ -245,26 +276,6 @@ def test_dead_stopped_and_stuck_workers_are_replaced_and_retried(tmp_path):
     assert (tmp_path / "autograded" / "correct" / "01_losses" / "01_losses.ipynb").stat().st_mtime_ns == stamp
 
 
-def test_attacks_through_the_workers_proc_entry(tmp_path):
-    markers = [ROOT / "autograder" / ".dlc-proc-written", ROOT / ".venv" / ".dlc-proc-written"]
-    try:
-        course, expectations, rows, before, result = _attack_batch(tmp_path, "01_losses", "proc")
-        assert result.returncode == 0, result.stderr[-3000:]
-        own, others = _attack_problems(course, "01_losses", expectations, rows, before)
-        written = [str(m) for m in markers if m.exists()]
-        assert not own, "\n".join(own)
-        if written:
-            others.setdefault("sandbox", []).append(f"proc_write created {written}")
-        if _submitted_bytes(tmp_path) != before:
-            others.setdefault("sandbox", []).append("proc_write changed classmates' submitted files")
-        else:
-            _check_innocents(course, "01_losses", rows, before)
-        _assert_defences_held(others)
-    finally:
-        for marker in markers:
-            marker.unlink(missing_ok=True)
-
-
 def _kernel_attacks(tmp_path, chapter):
     stolen = Path(os.path.expanduser(corpus.STOLEN_DIR))
     try:
@@ -280,10 +291,6 @@ def _kernel_attacks(tmp_path, chapter):
         _assert_defences_held(others)
     finally:
         shutil.rmtree(stolen, ignore_errors=True)
-
-
-def test_in_kernel_attacks_on_chapter_01(tmp_path):
-    _kernel_attacks(tmp_path, "01_losses")
 
 
 def _chapter_param(chapter):
