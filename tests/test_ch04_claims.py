@@ -40,6 +40,11 @@ print(_json.dumps({
                   "train_loss": history["train_loss"], "val_loss": history["val_loss"], "lr": history["lr"]},
     "warmup_last": [right[-1], wrong[-1]],
     "noise_cures": [float(const_loss[-1]), float(averaged_loss[-1]), float(cosine_loss[-1])],
+    "cycle_figure": [one_cycle_lr(0, 300, 0.1), one_cycle_lr(89, 300, 0.1), one_cycle_lr(299, 300, 0.1)],
+    "cycle_by_epoch": [max(per_batch), max(by_epoch)],
+    "range_test": {"steps": len(rates), "smoothed": smoothed.tolist(), "lr_at_min": LR_AT_MIN, "max_lr": MAX_LR},
+    "cycle_runs": [[float(np.mean([r["train_loss"][-1] for r in runs])), float(np.mean([r["val_acc"][-1] for r in runs]))]
+                   for runs in cycle_runs.values()],
 }))
 '''
 
@@ -118,6 +123,32 @@ def test_polyak_averaging_and_decay_both_beat_the_constant_rate_floor(claims):
     assert averaged < constant / 20 and cosine < constant / 10
 
 
+def test_one_cycle_figure_starts_peaks_and_ends_where_the_text_says(claims):
+    start, peak, end = claims["cycle_figure"]
+    assert start == pytest.approx(0.1 / 25) and peak == pytest.approx(0.1) and end == pytest.approx(0.1 / 250_000)
+
+
+def test_one_cycle_stepped_per_epoch_never_nears_max_lr(claims):
+    per_batch, by_epoch = claims["cycle_by_epoch"]
+    assert per_batch == pytest.approx(0.1, rel=1e-3) and by_epoch < 0.1 / 10
+
+
+def test_range_test_falls_then_blows_up_and_max_lr_is_a_tenth_of_the_minimum(claims):
+    run = claims["range_test"]
+    smoothed = np.array(run["smoothed"])
+    assert run["steps"] < 150 and smoothed[-1] > 4 * smoothed.min()      # stopped at the blow-up
+    assert smoothed.min() < smoothed[0] / 2                                # the loss fell on the way
+    assert run["max_lr"] == pytest.approx(run["lr_at_min"] / 10) and 0.01 < run["max_lr"] < 0.5
+
+
+def test_one_cycle_from_the_range_test_matches_twelve_epochs_in_six(claims):
+    (cycle_loss, cycle_acc), (const_loss, const_acc), (at_min_loss, at_min_acc) = claims["cycle_runs"]
+    assert cycle_acc >= claims["final_acc"]["cosine"] - 0.01               # within one percentage point
+    assert 0.5 * const_loss < cycle_loss < 0.7 * const_loss                # "little more than half"
+    assert const_acc < cycle_acc - 0.01
+    assert at_min_acc < 0.3 and abs(at_min_loss - np.log(10)) < 0.3      # chance level, loss near log 10
+
+
 # ---------------------------------------------------------------- stored visible traces
 @pytest.mark.parametrize("case", props.EARLY_STOPPING_CASES, ids=lambda c: c["name"])
 def test_stored_early_stopping_traces_match_the_reference_and_mistakes(case):
@@ -137,13 +168,10 @@ def test_stored_plateau_traces_match_the_reference_and_mistakes(case):
 
 def test_visible_class_checks_name_every_catalogued_mistake():
     """Each wrong class fails a visible check whose message names it."""
-    from autograder.chapters.ch04_learning_rate_schedules.mistakes import ATTRIBUTE_ONLY
     from dlcourse.checks import CheckFailure, check
 
     for name in ("EarlyStopping", "ReduceLROnPlateau"):
         for mistake, wrong in MISTAKES[name].items():
-            if mistake in ATTRIBUTE_ONLY:  # named by the hidden attribute trace (tests/reference/test_schedules.py)
-                continue
             with pytest.raises(CheckFailure, match="behaves like") as info:
                 check(wrong, name)
             assert mistake in str(info.value), f"{name}: {mistake} not named:\n{info.value}"

@@ -33,6 +33,7 @@ from autograder.chapters.ch04_learning_rate_schedules.reference import (
     cosine_decay,
     exponential_decay,
     linear_decay,
+    one_cycle_lr,
     step_decay,
     triangular_cyclic_lr,
     warmup_cosine,
@@ -286,6 +287,83 @@ def test_reduce_lr_on_plateau_matches_keras_optimizer(keras, case):
     np.testing.assert_allclose(got, expected, rtol=1e-6, atol=0)
 
 
+# --------------------------------------------------------------------------- one_cycle_lr
+def _pytorch_one_cycle_rates(total_steps, max_lr, div_factor=25.0, final_div_factor=1e4, pct_start=0.3):
+    """The rates of PyTorch's OneCycleLR (anneal_strategy "cos", three_phase False) for steps
+    0 .. total_steps - 1, from the arithmetic of torch/optim/lr_scheduler.py: two phases whose
+    end_step are float(pct_start * total_steps) - 1 and total_steps - 1; a step belongs to the
+    first phase whose end_step it does not pass (else to the last one); pct = (step - start_step)
+    / (end_step - start_step), start_step the previous phase's end_step (0 for the first); the
+    rate is end + (start - end) / 2 * (cos(pi pct) + 1)."""
+    initial = max_lr / div_factor
+    phases = [(float(pct_start * total_steps) - 1, initial, max_lr),
+              (total_steps - 1, max_lr, initial / final_div_factor)]
+    rates = []
+    for step in range(total_steps):
+        start_step = 0.0
+        for i, (end_step, start, end) in enumerate(phases):
+            if step <= end_step or i == len(phases) - 1:
+                pct = (step - start_step) / (end_step - start_step)
+                rates.append(end + (start - end) / 2.0 * (math.cos(math.pi * pct) + 1))
+                break
+            start_step = end_step
+    return rates
+
+
+ONE_CYCLE_SETTINGS = [
+    (100, 0.1, 25.0, 1e4, 0.3),     # the defaults; the peak at step 29 exactly
+    (15, 1.0, 25.0, 1e4, 0.3),      # e1 = 3.5: the peak falls between two steps
+    (40, 2.0, 10.0, 100.0, 0.25),
+    (7, 0.5, 5.0, 10.0, 0.5),
+    (1000, 0.03, 30.0, 3e3, 0.1),
+]
+
+
+@pytest.mark.parametrize("setting", ONE_CYCLE_SETTINGS, ids=str)
+def test_one_cycle_lr_is_pytorchs_formula(setting):
+    total, top, div, final, pct = setting
+    got = [one_cycle_lr(s, total, top, div, final, pct) for s in range(total)]
+    np.testing.assert_allclose(got, _pytorch_one_cycle_rates(total, top, div, final, pct), rtol=1e-12, atol=0)
+
+
+def test_one_cycle_lr_values():
+    assert one_cycle_lr(0, 100, 0.1) == pytest.approx(0.1 / 25, rel=1e-14)
+    assert one_cycle_lr(29, 100, 0.1) == pytest.approx(0.1, rel=1e-14)                 # e1 = 0.3 * 100 - 1
+    assert one_cycle_lr(99, 100, 0.1) == pytest.approx(0.1 / 25 / 1e4, rel=1e-12)      # max_lr / (div final_div)
+    midway_up = 0.004 + (0.1 - 0.004) * 0.5                                             # half-way: cos(pi/2) = 0
+    assert one_cycle_lr(1, 5, 0.1, pct_start=0.6) == pytest.approx(midway_up, rel=1e-14)   # e1 = 2
+
+
+@pytest.mark.parametrize("setting", ONE_CYCLE_SETTINGS, ids=str)
+def test_one_cycle_lr_matches_torch(setting):
+    torch = pytest.importorskip("torch")
+    total, top, div, final, pct = setting
+    optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=top)
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=top, total_steps=total, pct_start=pct,
+                                                    div_factor=div, final_div_factor=final, cycle_momentum=False)
+    rates = []
+    for _ in range(total):
+        rates.append(optimizer.param_groups[0]["lr"])     # the rate of this update
+        optimizer.step()
+        scheduler.step()
+    np.testing.assert_allclose([one_cycle_lr(s, total, top, div, final, pct) for s in range(total)], rates,
+                               rtol=1e-12, atol=0)
+
+
+@pytest.mark.parametrize("call, word", [
+    (lambda: one_cycle_lr(100, 100, 0.1), "step"),
+    (lambda: one_cycle_lr(-1, 100, 0.1), "step"),
+    (lambda: one_cycle_lr(2.5, 100, 0.1), "step"),
+    (lambda: one_cycle_lr(0, 3, 0.1), "pct_start"),
+    (lambda: one_cycle_lr(0, 100, 0.1, pct_start=1.0), "pct_start"),
+    (lambda: one_cycle_lr(0, 100, 0.1, div_factor=0.0), "div_factor"),
+    (lambda: one_cycle_lr(0, 100, -0.1), "max_lr"),
+])
+def test_one_cycle_lr_rejects_bad_input(call, word):
+    with pytest.raises(ValueError, match=word):
+        call()
+
+
 # --------------------------------------------------------------------------- mistakes
 ES_LOSSES = [1.0, 0.995, 0.8, 0.797, 0.794, 0.7935, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85]
 PLATEAU_LOSSES = [5.0, 4.9, 4.93, 4.8, 4.78, 4.85, 4.86, 4.87, 4.88, 4.89, 4.9, 4.91,
@@ -306,6 +384,8 @@ def _generic_call(name, impl):
         return [impl(0.5, s, 5, 30, 0.05) for s in range(41)]
     if name == "triangular_cyclic_lr":
         return [impl(s, 0.01, 0.1, 5) for s in range(41)]
+    if name == "one_cycle_lr":
+        return [impl(s, 30, 0.5, 10.0, 50.0, 0.25) for s in range(30)]
     if name == "EarlyStopping":
         stop, best, best_epoch = run_early_stopping(impl(patience=3, min_delta=0.01), ES_LOSSES)
         return [-1 if stop is None else stop, best, best_epoch]
@@ -322,6 +402,7 @@ REFERENCE = {
     "cosine_decay": cosine_decay,
     "warmup_cosine": warmup_cosine,
     "triangular_cyclic_lr": triangular_cyclic_lr,
+    "one_cycle_lr": one_cycle_lr,
     "EarlyStopping": EarlyStopping,
     "ReduceLROnPlateau": ReduceLROnPlateau,
 }

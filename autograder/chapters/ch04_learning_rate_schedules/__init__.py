@@ -6,4 +6,4 @@ have a test cell). Its instructor code is beside this file: ``reference.py``, ``
 """
 
 FUNCTIONS = ("step_decay", "exponential_decay", "linear_decay", "cosine_decay", "warmup_cosine",
-             "triangular_cyclic_lr", "EarlyStopping", "ReduceLROnPlateau")
+             "triangular_cyclic_lr", "one_cycle_lr", "EarlyStopping", "ReduceLROnPlateau")

@@ -81,6 +81,20 @@ VISIBLE = {
                 [0, 2, 7, 5, 10, 12, 15, 20, 23], "base 0.01, max 0.11, step_size 5"),
         Case("max_lr < base_lr", {"step": 3, "base_lr": 0.1, "max_lr": 0.01, "step_size": 5}, raises=ValueError),
         Case("step_size = 0", {"step": 3, "base_lr": 0.01, "max_lr": 0.1, "step_size": 0}, raises=ValueError),
+    ],    "one_cycle_lr": [
+        *_steps({"total_steps": 100, "max_lr": 0.1}, "step", [0, 1, 15, 28, 29, 30, 60, 98, 99],
+                "max_lr 0.1 over 100 steps, default factors and pct_start (peak at step 29)"),
+        *_steps({"total_steps": 40, "max_lr": 2.0, "div_factor": 10.0, "final_div_factor": 100.0, "pct_start": 0.25},
+                "step", [0, 9, 20, 39], "max_lr 2 over 40 steps, div_factor 10, final_div_factor 100, pct_start 0.25"),
+        *_steps({"total_steps": 15, "max_lr": 1.0}, "step", [3, 4, 14],
+                "max_lr 1 over 15 steps (the warm-up ends at step 3.5)"),
+        Case("step = total_steps (the cycle has steps 0 .. total_steps - 1)", {"step": 100, "total_steps": 100,
+                                                                               "max_lr": 0.1}, raises=ValueError),
+        Case("a negative step", {"step": -1, "total_steps": 100, "max_lr": 0.1}, raises=ValueError),
+        Case("pct_start = 1 (no annealing phase)", {"step": 3, "total_steps": 100, "max_lr": 0.1, "pct_start": 1.0},
+             raises=ValueError),
+        Case("pct_start * total_steps = 0.9 (the warm-up would end before step 0)",
+             {"step": 0, "total_steps": 3, "max_lr": 0.1}, raises=ValueError),
     ],
 }
 
@@ -193,6 +207,36 @@ def _triangular_cases(rng):
     return cases
 
 
+def _one_cycle_cases(rng):
+    cases = []
+    for total, top, div, final, pct in [(100, 0.1, 25.0, 1e4, 0.3), (15, 1.0, 25.0, 1e4, 0.3),
+                                        (40, 2.0, 10.0, 100.0, 0.25), (7, 0.5, 5.0, 10.0, 0.5),
+                                        (int(rng.integers(20, 60)), _log_uniform(rng, 1e-3, 3), float(rng.uniform(2, 50)),
+                                         _log_uniform(rng, 2, 1e5), float(rng.uniform(0.1, 0.6))),
+                                        (int(rng.integers(500, 5000)), _log_uniform(rng, 1e-3, 1), 25.0, 1e4,
+                                         float(rng.uniform(0.05, 0.5)))]:
+        end_up = pct * total - 1
+        lo, hi = int(np.floor(end_up)), int(np.ceil(end_up))
+        extra = (lo - 1, lo, hi, hi + 1, total - 2, total - 1)
+        steps = range(total) if total <= 60 else sorted({0, 1, *extra, *rng.integers(0, total, 12).tolist()})
+        for step in sorted({*steps, *(s for s in extra if 0 <= s < total)}):
+            cases.append(Case(f"total_steps={total}, max_lr={top:.4g}, div_factor={div:.4g}, "
+                              f"final_div_factor={final:.4g}, pct_start={pct:.3g}, step {step}",
+                              {"step": int(step), "total_steps": total, "max_lr": top, "div_factor": div,
+                               "final_div_factor": final, "pct_start": pct}))
+    cases.append(Case("default factors and pct_start, step 50 of 200", {"step": 50, "total_steps": 200, "max_lr": 0.3}))
+    cases += [Case("step = total_steps", {"step": 20, "total_steps": 20, "max_lr": 0.1}, raises=ValueError),
+              Case("a negative step", {"step": -2, "total_steps": 20, "max_lr": 0.1}, raises=ValueError),
+              Case("a fractional step", {"step": 2.5, "total_steps": 20, "max_lr": 0.1}, raises=ValueError),
+              Case("pct_start = 0", {"step": 2, "total_steps": 20, "max_lr": 0.1, "pct_start": 0.0}, raises=ValueError),
+              Case("pct_start = 1.2", {"step": 2, "total_steps": 20, "max_lr": 0.1, "pct_start": 1.2}, raises=ValueError),
+              Case("div_factor = 0", {"step": 2, "total_steps": 20, "max_lr": 0.1, "div_factor": 0.0}, raises=ValueError),
+              Case("final_div_factor = -1", {"step": 2, "total_steps": 20, "max_lr": 0.1, "final_div_factor": -1.0},
+                   raises=ValueError),
+              Case("max_lr < 0", {"step": 2, "total_steps": 20, "max_lr": -0.1}, raises=ValueError)]
+    return cases
+
+
 HIDDEN = {
     "step_decay": _step_decay_cases,
     "exponential_decay": _exponential_cases,
@@ -200,6 +244,7 @@ HIDDEN = {
     "cosine_decay": _cosine_cases,
     "warmup_cosine": _warmup_cosine_cases,
     "triangular_cyclic_lr": _triangular_cases,
+    "one_cycle_lr": _one_cycle_cases,
 }
 
 
