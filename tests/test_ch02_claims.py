@@ -89,7 +89,7 @@ def test_article_002_gradient_descent_code_fails_and_the_fix_is_least_squares():
     with pytest.raises(ValueError, match="not aligned"):
         np.dot(x, np.zeros(2))
     X_tilde = np.column_stack([x, np.ones_like(x)])
-    with pytest.raises(ValueError):  # ERRATA 10: 002 §4.2's "gradient" has the data's shape
+    with pytest.raises(ValueError):  # article 002 §4.2's "gradient" has the data's shape
         theta = np.zeros(2)
         theta -= 0.01 * (2 * np.random.default_rng(1).random(100) * (X_tilde @ theta - y))
     grad = lambda t: np.append(*linear_regression_grad(x[:, None], y, t[:-1], t[-1]))

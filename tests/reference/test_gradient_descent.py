@@ -154,7 +154,7 @@ def test_linear_regression_grad_is_zero_at_least_squares_solution():
 @pytest.mark.parametrize(
     "X, y, w, b, what",
     [
-        (np.arange(100.0), np.arange(100.0), np.zeros(2), 0.0, "X must have shape"),  # ERRATA 9
+        (np.arange(100.0), np.arange(100.0), np.zeros(2), 0.0, "X must have shape"),  # article 002 §4.1
         (np.ones((4, 2)), np.ones(3), np.zeros(2), 0.0, "y must have shape"),
         (np.ones((4, 2)), np.ones(4), np.zeros(3), 0.0, "w must have shape"),
         (np.ones((4, 2)), np.ones((4, 1)), np.zeros(2), 0.0, "y must have shape"),

@@ -118,7 +118,7 @@ def test_nesterov_equals_look_ahead_gradient_on_a_quadratic():
 
 def test_adam_first_step_has_size_lr():
     """With bias correction m_hat = g and v_hat = g^2 at t = 1, so each entry moves by
-    lr g / (|g| + eps) ~ lr, whatever the gradient's scale (ERRATA 1)."""
+    lr g / (|g| + eps) ~ lr, whatever the gradient's scale (articles 000 §3.2.3, 002 §3.4)."""
     g = np.array([1e-3, -2.0, 5e3])
     w1, m1, v1 = adam_step(np.zeros(3), g, np.zeros(3), np.zeros(3), 1, lr=0.01)
     np.testing.assert_allclose(w1, -0.01 * np.sign(g), rtol=1e-3)
@@ -378,7 +378,7 @@ def _generic_call(name, impl):
         out = impl(w, 1e4 * g, 1e4 * m, 0.1, 0.9)  # gradient and velocity both O(1)
     elif name == "adagrad_step":
         g0 = g.copy()
-        g0[0] = 0.0  # ERRATA 5: a zero gradient on the first step
+        g0[0] = 0.0  # article 002 §3.3: a zero gradient on the first step
         out = impl(w, g0, np.zeros(4), 0.1, 1e-7)
     elif name == "rmsprop_step":
         out = impl(w, g, v, 0.01, 0.9, 1e-7)

@@ -46,7 +46,7 @@ _SMALL = {"X": _X3, "y": _A([1.0, 2.0, 0.0]), "w": _A([0.5, -1.0]), "b": 0.25}
 _INTERCEPT = {"X": _A([[0.0], [1.0], [2.0], [3.0]]), "y": _A([2.0, 5.0, 8.0, 11.0]), "w": _A([2.0]), "b": 1.0}
 _WIDE = {"X": _A([[1.0, 2.0, -1.0], [0.5, -1.0, 3.0], [2.0, 0.0, 1.0], [-1.0, 1.0, 0.5], [0.0, 0.5, -2.0]]),
          "y": _A([1.0, -2.0, 0.5, 3.0, 1.5]), "w": _A([0.3, -0.7, 1.1]), "b": -0.4}
-_ERRATA_9 = {"X": np.linspace(-1.0, 1.0, 5), "y": np.linspace(-2.0, 2.0, 5), "w": np.zeros(2), "b": 0.0}
+_ONE_D_X = {"X": np.linspace(-1.0, 1.0, 5), "y": np.linspace(-2.0, 2.0, 5), "w": np.zeros(2), "b": 0.0}
 _COLUMN_Y = {"X": _X3, "y": _A([[1.0], [2.0], [0.0]]), "w": _A([0.5, -1.0]), "b": 0.25}
 
 
@@ -55,7 +55,7 @@ def _regression_visible():
         Case("3 samples, 2 features (the worked example)", dict(_SMALL)),
         Case("one feature, intercept b = 1 (y = 3x + 2)", dict(_INTERCEPT)),
         Case("5 samples, 3 features", dict(_WIDE)),
-        Case("ERRATA 9: a 1-D x of 5 values with 2 weights (no column of features)", dict(_ERRATA_9),
+        Case("article 002 §4.1: a 1-D x of 5 values with 2 weights (no column of features)", dict(_ONE_D_X),
              raises=ValueError),
         Case("y of shape (n, 1) must not broadcast against predictions of shape (n,)", dict(_COLUMN_Y),
              raises=ValueError),
@@ -128,7 +128,7 @@ def _regression_cases(rng):
     cases.append(Case("b given as a 0-d array", {"X": X, "y": rng.normal(size=10), "w": rng.normal(size=2),
                                                  "b": _A(0.7)}))
     cases.append(Case("at the least-squares solution (gradient 0)", _at_least_squares(rng)))
-    cases.append(Case("ERRATA 9: 1-D X", {"X": rng.normal(size=8), "y": rng.normal(size=8), "w": np.zeros(2), "b": 0.0},
+    cases.append(Case("article 002 §4.1: 1-D X", {"X": rng.normal(size=8), "y": rng.normal(size=8), "w": np.zeros(2), "b": 0.0},
                       raises=ValueError))
     cases.append(Case("w of the wrong length", {"X": X, "y": rng.normal(size=10), "w": np.zeros(3), "b": 0.0},
                       raises=ValueError))

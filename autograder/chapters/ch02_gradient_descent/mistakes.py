@@ -114,7 +114,7 @@ def _grad_no_intercept(X, y, w, b):
 
 
 def _grad_no_X(X, y, w, b):
-    # ERRATA 12: gradient = (y_pred - y).mean(axis=0), broadcast to every weight.
+    # article 004 §4: gradient = (y_pred - y).mean(axis=0), broadcast to every weight.
     X, r = _residual(X, y, w, b)
     return np.full(X.shape[1], np.mean(r)), float(np.mean(r))
 
@@ -258,7 +258,7 @@ MISTAKES = {
         "indices sampled with replacement": _mb_with_replacement,
     },
     "sgd_linear_regression": {
-        "full-data gradients at every step (no mini-batch: ERRATA 8)": _sgd_full_gradient,
+        "full-data gradients at every step (no mini-batch, as in article 004 §3.4.2)": _sgd_full_gradient,
         "the last mini-batch's loss recorded instead of the full-data loss":
             _sgd_batch_loss,
         "one shuffle reused for every epoch": _sgd_shuffle_once,

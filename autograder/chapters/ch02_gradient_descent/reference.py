@@ -1,6 +1,6 @@
 """Reference implementations for chapter 02, gradient descent.
 
-Conventions (see ``shared/CURRICULUM.md``): float64 NumPy arrays, batch dimension
+Conventions (the chapter notebook's): float64 NumPy arrays, batch dimension
 first, ``rng`` is a :class:`numpy.random.Generator`. No function modifies its
 inputs in place; bad input raises a :class:`ValueError` that says what is wrong.
 
@@ -9,8 +9,8 @@ The linear-regression model is ``y_hat = X @ w + b`` with the mean squared error
     L(w, b) = (1/n) sum_i (x_i . w + b - y_i)^2,
 
 whose gradient is ``dL/dw = (2/n) X^T r`` and ``dL/db = (2/n) sum_i r_i`` with the
-residual ``r = X @ w + b - y`` (ERRATA 9, 11, 12: the factor ``X^T`` and the
-intercept are not optional).
+residual ``r = X @ w + b - y`` (the factor ``X^T`` and the intercept are not
+optional; articles 002 §4.1-4.4 and 004 §4 drop them).
 """
 
 from __future__ import annotations
@@ -175,7 +175,8 @@ def sgd_linear_regression(X, y, lr, batch_size, epochs, rng):
     Starts from w = 0, b = 0. Each epoch draws ``minibatch_indices(n, batch_size,
     rng)`` and, for each mini-batch B in turn, steps
         (w, b) <- (w, b) - lr * linear_regression_grad(X[B], y[B], w, b)
-    (the gradient of the mean loss over the batch only: ERRATA 8, 10).
+    (the gradient of the mean loss over the batch only, which articles 004 §3.4.2 and
+    002 §4.2 get wrong).
     With batch_size = n every step uses all the data: full-batch gradient descent.
 
     X: (n, d); y: (n,); lr >= 0; batch_size, epochs: integers >= 1;

@@ -50,7 +50,7 @@ VISIBLE = {
     "adagrad_step": [
         Case("first step (accumulator 0): each entry moves by about lr", {"w": _W, "g": _G, "accum": np.zeros(3),
                                                                           "lr": 0.1}),
-        Case("ERRATA 5: a zero gradient on the first step", {"w": _A([1.0, 1.0]), "g": _A([0.0, 0.5]),
+        Case("article 002 §3.3: a zero gradient on the first step", {"w": _A([1.0, 1.0]), "g": _A([0.0, 0.5]),
                                                              "accum": np.zeros(2), "lr": 0.1}),
         Case("a later step: accumulator [4, 1, 0.25]", {"w": _W, "g": _A([1.0, -0.5, 0.2]),
                                                         "accum": _A([4.0, 1.0, 0.25]), "lr": 0.1}),
@@ -167,7 +167,7 @@ def _adagrad_cases(rng):
                               {"w": _small_w(rng, shape, lr), "g": g, "accum": accum, "lr": lr}))
     g = rng.normal(size=(3, 4))
     g[0, :] = 0.0
-    cases.append(Case("a zero gradient row on the first step (ERRATA 5)", {"w": rng.normal(size=(3, 4)), "g": g,
+    cases.append(Case("a zero gradient row on the first step (article 002 §3.3)", {"w": rng.normal(size=(3, 4)), "g": g,
                                                                             "accum": np.zeros((3, 4)), "lr": 0.1}))
     cases.append(Case("eps = 1e-3", {"w": _small_w(rng, 5, 0.1), "g": 1e-3 * rng.normal(size=5), "accum": np.zeros(5),
                                      "lr": 0.1, "eps": 1e-3}))

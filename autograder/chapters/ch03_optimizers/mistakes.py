@@ -3,7 +3,8 @@
 ``MISTAKES[function_name][description]`` is a function with the reference signature;
 each description completes the sentence "your output matches ...". Every mistake
 gives a different output from the reference on generic inputs (a test checks this).
-None of them modifies its inputs. Several come from the source articles (ERRATA 1-5).
+None of them modifies its inputs. Several come from the source articles (000 §3.2.3, 002 §3.3-3.4, 003 §3.5,
+004 §3.4.3).
 """
 
 from __future__ import annotations
@@ -244,7 +245,7 @@ MISTAKES = {
         "the learning rate applied to the velocity twice": _nag_lr_twice,
     },
     "adagrad_step": {
-        "Adagrad without epsilon (ERRATA 5)": _adagrad_no_eps,
+        "Adagrad without epsilon (article 002 §3.3)": _adagrad_no_eps,
         "epsilon inside the square root (Keras's placement, not this course's)":
             _adagrad_eps_inside,
         "the old accumulator in the denominator": _adagrad_old_accum,
@@ -258,8 +259,8 @@ MISTAKES = {
         "the old squared average in the denominator": _rms_old_average,
     },
     "adam_step": {
-        "Adam without bias correction (ERRATA 1)": _adam_no_bias_correction,
-        "Adam with bias correction on m but not on v (ERRATA 3)": _adam_correct_m_only,
+        "Adam without bias correction (articles 000 §3.2.3, 002 §3.4)": _adam_no_bias_correction,
+        "Adam with bias correction on m but not on v (article 004 §3.4.3)": _adam_correct_m_only,
         "t counted from 0 (bias correction with t-1)": _adam_t_from_0,
         "epsilon inside the square root": _adam_eps_inside,
         "the bias-corrected moments returned as the new state": _adam_returns_corrected,

@@ -5,7 +5,7 @@ the optimizer state (all float64 arrays of one shape) and returns new arrays; th
 inputs are never modified. State starts at zeros (``np.zeros_like(w)``) and ``t`` is
 the 1-based count of the step being taken.
 
-Conventions (``shared/CURRICULUM.md``, chapter 03) and how they relate to Keras 3:
+Conventions (the chapter 03 notebook's) and how they relate to Keras 3:
 
 * momentum: ``v <- beta v + g; w <- w - lr v``. Keras writes
   ``v' <- beta v' - lr g; w <- w + v'``; with a constant lr, ``v' = -lr v`` and the

@@ -6,7 +6,7 @@ float. ``exponential_decay`` and ``cosine_decay`` follow Keras 3's
 ``EarlyStopping`` and ``ReduceLROnPlateau`` follow ``keras.callbacks.EarlyStopping``
 (mode "min") and ``keras.callbacks.ReduceLROnPlateau`` (mode "min", cooldown 0).
 
-Polyak momentum is not a schedule (ERRATA 19): it is an optimizer (chapter 03).
+Polyak momentum is not a schedule (article 003 §3.6 lists it as one): it is an optimizer (chapter 03).
 """
 
 from __future__ import annotations

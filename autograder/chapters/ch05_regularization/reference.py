@@ -8,7 +8,7 @@ Conventions follow Keras's regularizers:
   taken as 0 at w = 0 (what ``np.sign`` gives).
 * ``L1L2(l1, l2)`` adds both (the elastic net).
 
-(Seed 001 §3.3 calls these "dual-value regularization", which means nothing; ERRATA 7.)
+(Article 001 §3.3 calls these "dual-value regularization", which means nothing.)
 L2 shrinks every weight towards 0 in proportion to its size; L1 pulls every nonzero
 weight towards 0 by the same amount lam, so small weights end up exactly 0: sparsity.
 

@@ -17,8 +17,8 @@ Initializers (Keras's formulas, ``fan_in = d_in``, ``fan_out = d_out``):
   agree in mean and variance, but Keras never returns |w| > 2 sqrt(2/fan_in)/0.8796.
 
 Initialization chooses the distribution of the starting weights; weight clipping and
-pruning (listed among initialization methods in seed 003 §3.8) are neither
-initialization nor normalization methods (ERRATA 20).
+pruning (listed among initialization methods in article 003 §3.8) are neither
+initialization nor normalization methods.
 """
 
 import numpy as np

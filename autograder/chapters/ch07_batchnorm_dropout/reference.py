@@ -26,8 +26,9 @@ in training and at inference and keeps no running statistics.
 Dropout is inverted dropout, as in Keras: ``rate`` is the probability of *dropping*
 a unit; kept units are multiplied by 1 / (1 - rate) during training so that the
 expected activation is unchanged and inference needs no change at all. It is applied
-to hidden activations (a layer's outputs), not to the input data (ERRATA 18); batch
-norm is a normalization of pre-activations, not primarily a regularizer (ERRATA 17).
+to hidden activations (a layer's outputs), not to the input data (as article 001 §3.4.2 has
+it); batch norm is a normalization of pre-activations, not primarily a regularizer (as
+article 001 §3.4.1 has it).
 """
 
 import numpy as np

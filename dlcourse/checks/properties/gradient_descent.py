@@ -187,7 +187,7 @@ def check_sgd_linear_regression(fn):
         outcomes.add((round(float(w[0]), 9), round(b, 9)))
     if len(outcomes) == 1:
         raise CheckFailure(f"{SGD}, case '{case}': the result never depends on the shuffle.\n"
-                           "  Your output matches full-data gradients at every step (no mini-batch: ERRATA 8): "
+                           "  Your output matches full-data gradients at every step (no mini-batch, as in article 004 §3.4.2): "
                            "use only X[batch], y[batch] for each step.")
     if len(outcomes) == 2:
         raise CheckFailure(f"{SGD}, case '{case}': only 2 different results over 60 seeds, expected all 4 "
