@@ -26,7 +26,6 @@ __all__ = [
     "warmup_cosine",
     "triangular_cyclic_lr",
     "one_cycle_lr",
-    "one_cycle_lr",
     "EarlyStopping",
     "ReduceLROnPlateau",
 ]
@@ -194,46 +193,6 @@ def one_cycle_lr(step, total_steps, max_lr, div_factor=25.0, final_div_factor=1e
     div_factor = real(div_factor, "div_factor", 0.0, strict=True)
     final_div_factor = real(final_div_factor, "final_div_factor", 0.0, strict=True)
     pct_start = real(pct_start, "pct_start", 0.0, strict=True)
-    if pct_start >= 1.0 or pct_start * total_steps <= 1.0:
-        raise ValueError(f"need pct_start < 1 and pct_start * total_steps > 1, got pct_start={pct_start}, "
-                         f"total_steps={total_steps}")
-    initial = max_lr / div_factor
-    final = initial / final_div_factor
-    end_up = float(pct_start * total_steps) - 1.0
-    end_down = float(total_steps - 1)
-    if step <= end_up:
-        return _cosine_anneal(initial, max_lr, step / end_up)
-    return _cosine_anneal(max_lr, final, (step - end_up) / (end_down - end_up))
-
-
-def _cosine_anneal(start, end, p):
-    """From start (p = 0) to end (p = 1) along half a cosine, as PyTorch's ``_annealing_cos``."""
-    return end + (start - end) / 2.0 * (math.cos(math.pi * p) + 1.0)
-
-
-def one_cycle_lr(step, total_steps, max_lr, div_factor=25.0, final_div_factor=1e4, pct_start=0.3):
-    """The one-cycle policy with cosine annealing, as PyTorch's ``OneCycleLR`` (two phases, the rate only).
-
-    initial = max_lr / div_factor and final = initial / final_div_factor (= max_lr / (div_factor
-    final_div_factor), not max_lr / final_div_factor). The phases end at PyTorch's ``end_step``s, the
-    real numbers e1 = pct_start * total_steps - 1 and e2 = total_steps - 1: a cosine from initial
-    (step 0) up to max_lr (step e1), then from max_lr down to final (step e2); within a phase from
-    rate a at step s0 to rate b at step s1,
-        lr = b + (a - b) (1 + cos(pi p)) / 2,   p = (step - s0) / (s1 - s0).
-    step is PyTorch's step count: 0 is the first update (the rate the scheduler sets when built,
-    before the first ``scheduler.step()``); integers 0 <= step <= total_steps - 1 (PyTorch computes
-    step total_steps too, past the end of the cosine, and raises after it). max_lr >= 0;
-    div_factor, final_div_factor > 0; 0 < pct_start < 1 with pct_start * total_steps > 1 (the
-    warm-up ends after step 0, so neither phase is empty). Returns a float.
-    """
-    total_steps = _count(total_steps, "total_steps")
-    step = _count(step, "step")
-    if step > total_steps - 1:
-        raise ValueError(f"step must be <= total_steps - 1 = {total_steps - 1}, got {step}")
-    max_lr = _real(max_lr, "max_lr", 0.0)
-    div_factor = _real(div_factor, "div_factor", 0.0, strict=True)
-    final_div_factor = _real(final_div_factor, "final_div_factor", 0.0, strict=True)
-    pct_start = _real(pct_start, "pct_start", 0.0, strict=True)
     if pct_start >= 1.0 or pct_start * total_steps <= 1.0:
         raise ValueError(f"need pct_start < 1 and pct_start * total_steps > 1, got pct_start={pct_start}, "
                          f"total_steps={total_steps}")
