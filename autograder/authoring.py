@@ -23,6 +23,7 @@ import sys
 
 import nbformat
 
+from autograder.chapters import chapter
 from autograder.notebook_cells import grade_id, nbgrader_metadata
 from autograder.release import solution_path
 
@@ -108,9 +109,11 @@ def main(argv=None):
     parser.add_argument("--points", type=float, default=1, help="points of its test cell (default: 1)")
     parser.add_argument("--after", default=None, help="grade id of the cell to insert after (default: the end)")
     args = parser.parse_args(argv)
+    try:
+        chapter(args.chapter)
+    except KeyError as err:
+        parser.error(err.args[0])
     path = solution_path(args.chapter)
-    if not path.exists():
-        parser.error(f"no source notebook {path}")
     points = int(args.points) if float(args.points).is_integer() else args.points
     try:
         at = add_graded_function(path, args.name, args=args.args, points=points, after=args.after)

@@ -74,3 +74,10 @@ def test_command_line_adds_the_cells_and_prints_the_next_steps(notebook, monkeyp
     assert graded_points({"cells": _cells(notebook)})["test_log_cosh"] == 3
     out = capsys.readouterr().out
     assert "python -m autograder.release 01_losses" in out and "build_checks" in out
+    assert "autograder/chapters/ch01_losses/" in out and "FUNCTIONS" in out
+
+
+def test_command_line_refuses_a_chapter_the_registry_does_not_know(capsys):
+    with pytest.raises(SystemExit):
+        authoring.main(["99_nothing", "log_cosh"])
+    assert "no chapter '99_nothing'" in capsys.readouterr().err
