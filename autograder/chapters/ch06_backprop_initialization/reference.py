@@ -24,7 +24,7 @@ initialization nor normalization methods.
 import numpy as np
 
 from autograder.chapters.ch01_losses.reference import softmax_cross_entropy, softmax_cross_entropy_grad
-from dlcourse.validate import as_float_array
+from dlcourse.validate import as_float_array, generator
 
 
 # --------------------------------------------------------------------------- activations
@@ -103,8 +103,7 @@ def _check_fans(fan_in, fan_out, rng):
     for name, v in (("fan_in", fan_in), ("fan_out", fan_out)):
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
             raise ValueError(f"{name} must be a positive integer, got {v!r}")
-    if not isinstance(rng, np.random.Generator):
-        raise ValueError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
+    generator(rng)
 
 
 def glorot_uniform(fan_in, fan_out, rng):

@@ -33,7 +33,7 @@ article 001 §3.4.1 has it).
 
 import numpy as np
 
-from dlcourse.validate import as_float_array
+from dlcourse.validate import as_float_array, generator
 
 _BN_DEFAULTS = {"eps": 1e-3, "momentum": 0.99}
 
@@ -306,8 +306,7 @@ def dropout_forward(x, rate, training, rng):
         raise ValueError(f"rate is the drop probability and must lie in [0, 1), got {rate}")
     if not training:
         return x.copy(), None
-    if not isinstance(rng, np.random.Generator):
-        raise ValueError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
+    generator(rng)
     keep = rng.random(x.shape) >= rate
     mask = np.where(keep, 1.0 / (1.0 - rate), 0.0)
     return x * mask, mask
