@@ -30,6 +30,11 @@ def hidden_seed(function_name):
     return zlib.crc32(f"hidden:{function_name}".encode())
 
 
+def message_no_results(name, err):
+    """The failure message when the hidden tests of ``name`` got nothing usable back."""
+    return f"{name}: the hidden tests got no usable results back from your code ({err}), so they count as failed."
+
+
 def _quiet_call(fn, inputs):
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")

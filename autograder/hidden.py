@@ -30,7 +30,8 @@ import sys
 import numpy as np
 
 from autograder.chapters import cases_of, reference_and_mistakes, reference_of
-from autograder.checking import evaluate, hidden_seed
+from autograder.checking import evaluate, hidden_seed, message_no_results
+from autograder.hidden_backward import backward_check
 from autograder.protocol.session import Session, local_executor
 from autograder.protocol.wire import NotData, ProtocolError
 from dlcourse.checks.runner import CheckFailure, run_case
@@ -50,7 +51,7 @@ def hidden_reference(name):
 
 def _check_of(name, only_custom=False):
     """The whole hidden test of ``name`` as one function of the learner's (proxied) ``fn``."""
-    custom = getattr(cases_of(name), "HIDDEN_CUSTOM", {}).get(name)
+    custom = custom_check(name)
     planned = [] if only_custom else hidden_cases(name)
     reference, mistakes = reference_and_mistakes(name) if planned else (None, {})
     expected = [evaluate(case, reference, mistakes) for case in planned]
@@ -63,6 +64,16 @@ def _check_of(name, only_custom=False):
                      result.get("raises"), mutable=case.mutable)
 
     return check
+
+
+def custom_check(name):
+    """The custom hidden check ``f(learner_fn)`` of ``name``: its ``HIDDEN_CUSTOM`` entry, or for a backward
+    pass listed in ``BACKWARD_CASES`` :func:`autograder.hidden_backward.backward_check`; None if neither."""
+    cases = cases_of(name)
+    custom = getattr(cases, "HIDDEN_CUSTOM", {}).get(name)
+    if custom is None and name in getattr(cases, "BACKWARD_CASES", {}):
+        custom = backward_check(name)
+    return custom
 
 
 def run_hidden(name, executor, variable=None, only_custom=False, extra_globals=()):
@@ -81,11 +92,6 @@ def run_hidden(name, executor, variable=None, only_custom=False, extra_globals=(
         session.run(lambda: check(fn))
     except (ProtocolError, NotData) as err:
         raise CheckFailure(message_no_results(name, err)) from None
-
-
-def message_no_results(name, err):
-    """The failure message when the hidden tests of ``name`` got nothing usable back."""
-    return f"{name}: the hidden tests got no usable results back from your code ({err}), so they count as failed."
 
 
 def learner_namespace(fn, name):

@@ -1,8 +1,8 @@
 """Hidden tests of a layer's backward pass, fed by the learner's own forward pass.
 
 A backward pass is graded like any function (``check_hidden(dense_backward)`` in the hidden
-block of its test cell), through an entry of the chapter's ``HIDDEN_CUSTOM`` made by
-:func:`backward_check`. That entry needs the learner's forward pass too, because the cache is
+block of its test cell): :mod:`autograder.hidden` runs :func:`backward_check` for every function
+listed in the chapter's ``BACKWARD_CASES``. That check needs the learner's forward pass too, because the cache is
 the learner's choice: it calls the learner's global of the forward pass's name, and the
 cache that forward pass returned travels back to the backward pass as a reference to that
 earlier result (it never leaves the place the learner's code runs).
@@ -18,8 +18,7 @@ keeps the suggested layout.
 import numpy as np
 
 from autograder.chapters import cases_of, reference_and_mistakes, reference_of
-from autograder.checking import Case, _quiet_call, evaluate, hidden_seed
-from autograder.hidden import hidden_reference, message_no_results
+from autograder.checking import Case, _quiet_call, evaluate, hidden_seed, message_no_results
 from autograder.protocol.session import Session, local_executor
 from autograder.protocol.wire import NotData, ProtocolError
 from dlcourse.checks.backward import run_backward_case
@@ -54,8 +53,9 @@ def check_hidden_backward(backward, forward, name=None):
     namespace = {name: backward}
     if forward is not None:
         namespace[forward_name] = forward
-    module, planner = hidden_reference(name)
-    session = Session(local_executor(namespace), {name: planner, forward_name: getattr(module, forward_name)}, name)
+    module = reference_of(name)
+    session = Session(local_executor(namespace), {name: getattr(module, name), forward_name: getattr(module, forward_name)},
+                      name)
     learner = session.function(name)
     learner_forward = session.function(forward_name) if forward is not None else None
     try:
@@ -65,7 +65,7 @@ def check_hidden_backward(backward, forward, name=None):
 
 
 def backward_check(name):
-    """A ``HIDDEN_CUSTOM`` entry for the backward pass ``name``: the learner's forward pass is their
+    """The custom hidden check of the backward pass ``name``: the learner's forward pass is their
     global of the forward pass's name (a missing one fails its calls, and the suggested caches are used)."""
     def check(fn):
         _check_cases(fn, fn.sibling(cases_of(name).BACKWARD_CASES[name][0]), name)

@@ -5,14 +5,9 @@ while rejecting plausible wrong ones that are not in the mistakes catalogue."""
 import numpy as np
 import pytest
 
-from autograder.chapters.ch02_gradient_descent.reference import (
-    gradient_descent,
-    linear_regression_grad,
-    linear_regression_loss,
-    minibatch_indices,
-    numerical_gradient,
-    sgd_linear_regression,
-)
+from autograder.chapters.ch02_gradient_descent.reference import (gradient_descent, linear_regression_grad,
+                                                                  linear_regression_loss, minibatch_indices,
+                                                                  numerical_gradient, sgd_linear_regression)
 from autograder.hidden import check_hidden
 from dlcourse.checks import CheckFailure, check
 

@@ -39,7 +39,8 @@ def test_each_graded_function_has_a_reference_and_hidden_tests_in_its_folder(cha
     found = chapter(chapter_id)
     cases, reference = found.module("cases"), found.module("reference")
     assert cases.CHAPTER == chapter_id
-    hidden = set(getattr(cases, "HIDDEN", {})) | set(getattr(cases, "HIDDEN_CUSTOM", {}))
+    hidden = set(getattr(cases, "HIDDEN", {})) | set(getattr(cases, "HIDDEN_CUSTOM", {})) \
+        | set(getattr(cases, "BACKWARD_CASES", {}))
     checked = hidden | set(getattr(cases, "VISIBLE", {}))
     assert checked <= set(found.functions), f"cases of functions the chapter does not grade: {checked - set(found.functions)}"
     for name in found.functions:
@@ -50,7 +51,8 @@ def test_each_graded_function_has_a_reference_and_hidden_tests_in_its_folder(cha
 
 def test_lookups():
     assert chapter_of("adam_step").id == "03_optimizers"
-    assert chapter_ids(keras=True) == ["09_keras_training", "10_gpu_keras_lab"]
+    assert "09_keras_training" in chapter_ids(keras=True) and "01_losses" in chapter_ids(keras=False)
+    assert chapter_ids() == [*chapter_ids(keras=False), *chapter_ids(keras=True)], "the Keras chapters come last"
     assert len(set(graded_functions())) == len(graded_functions()), "a function name is graded by two chapters"
     with pytest.raises(KeyError, match="no graded function named 'nope'"):
         chapter_of("nope")
@@ -63,3 +65,45 @@ def test_looking_up_a_chapter_imports_no_chapter_code():
             "print(sorted(m for m in sys.modules if m.startswith('autograder.chapters.') and m.count('.') > 2))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
     assert out.stdout.strip() == "[]"
+
+
+# The grading path, in pipeline order: a module may import those before it, never one after it.
+PIPELINE = ["autograder.checking", "autograder.chapters", "autograder.protocol", "autograder.chapters.ch*",
+            "autograder.hidden_backward", "autograder.hidden", "autograder.trusted_execute", "autograder.grade_class"]
+
+
+def _stage(module):
+    """Index in PIPELINE of the stage ``module`` (a dotted name) belongs to, or None."""
+    if module.startswith("autograder.chapters.ch"):
+        return PIPELINE.index("autograder.chapters.ch*")
+    for i, stage in reversed(list(enumerate(PIPELINE))):
+        if module == stage or module.startswith(stage + "."):
+            return i
+    return None
+
+
+def _imports(path):
+    """Every module a file imports, at its top or inside a function (absolute imports only)."""
+    import ast
+
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            found.update([node.module] + [f"{node.module}.{alias.name}" for alias in node.names])
+    return found
+
+
+def test_the_grading_path_imports_only_earlier_stages_and_never_the_tests():
+    problems = []
+    for path in sorted((ROOT / "autograder").rglob("*.py")):
+        module = ".".join(path.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
+        imported = _imports(path)
+        problems += [f"{module} imports the test helper {m}" for m in imported if m.split(".")[0] == "tests"]
+        own = _stage(module)
+        if own is None:
+            continue
+        problems += [f"{module} (stage {PIPELINE[own]}) imports {m}, a later stage" for m in imported
+                     if _stage(m) is not None and _stage(m) > own]
+    assert not problems, "\n".join(sorted(set(problems)))

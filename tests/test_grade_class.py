@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from autograder import corpus
+from autograder.chapters import chapter_ids
 from autograder.corpus import ISOLATION_SCENARIOS, build_corpus
 from autograder.course_dir import CourseDir
 from autograder.grade_class import Ledger, fingerprint, grade_class, summary_rows
@@ -32,7 +33,7 @@ from autograder.sandbox import kernels_isolated
 from autograder.submissions import load_solution
 
 pytestmark = pytest.mark.nbgrader
-KERAS_CHAPTERS = {"09_keras_training", "10_gpu_keras_lab"}
+KERAS_CHAPTERS = set(chapter_ids(keras=True))
 NUMPY_CHAPTERS = [c for c in chapters() if c not in KERAS_CHAPTERS]
 INNOCENTS = ("correct", "partial")
 MAX_GRADED_BYTES = 10 * 1024 * 1024

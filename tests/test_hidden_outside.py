@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 
-from autograder.chapters import reference_and_mistakes
+from autograder.chapters import graded_functions, reference_and_mistakes
 from autograder.chapters.ch04_learning_rate_schedules import reference as ref_schedules
 from autograder.hidden import check_hidden, run_hidden
 from autograder.protocol.session import Session, interpreter_source, local_executor
@@ -151,8 +151,7 @@ def test_frame_walking_class_fails():
 
 
 # ----------------------------------------------------------------------------- the Keras chapters (09, 10)
-KERAS_GRADED = ["build_mlp", "compile_for_classification", "make_callbacks", "train_step", "make_dataset",
-                "build_cnn", "enable_mixed_precision", "measure_throughput"]
+KERAS_GRADED = graded_functions(keras=True)
 
 
 @pytest.mark.keras

@@ -11,7 +11,7 @@ How each graded function is checked:
   so only ``out`` is compared (property checks with stored numbers, ``HIDDEN_CUSTOM``);
   its VISIBLE cases are the ValueError ones;
 - ``dense_backward`` is checked with the cache of the learner's own ``dense_forward``
-  (``HIDDEN_CUSTOM``, see :mod:`autograder.hidden_backward`); ``BACKWARD_CASES`` lists the
+  (see :mod:`autograder.hidden_backward`); ``BACKWARD_CASES`` lists the
   forward inputs of its hidden cases;
 - ``glorot_uniform`` and ``he_normal`` draw random numbers: checked by properties of
   large draws (shape, range, mean, std, tails at about 5 standard errors, determinism
@@ -23,7 +23,6 @@ import numpy as np
 from autograder.chapters import reference_and_mistakes
 from autograder.chapters.ch06_backprop_initialization import reference as ref
 from autograder.checking import Case, _quiet_call
-from autograder.hidden_backward import backward_check
 from dlcourse.checks.compare import agree
 from dlcourse.checks.properties import backprop as props
 from dlcourse.checks.runner import run_case
@@ -259,5 +258,4 @@ HIDDEN_CUSTOM = {
     "glorot_uniform": _initializer_check("glorot_uniform", [_glorot_spec(50, 2000), _glorot_spec(784, 256),
                                                             _glorot_spec(1000, 300)]),
     "he_normal": _initializer_check("he_normal", [_he_spec(50, 2000), _he_spec(784, 256), _he_spec(1000, 300)]),
-    "dense_backward": backward_check("dense_backward"),
 }

@@ -9,7 +9,7 @@ How each graded function is checked:
   ``HIDDEN_CUSTOM`` against the reference, in train and test mode, from default and given
   running statistics, 2-D and 3-D inputs, tiny and huge scales.
 - ``batchnorm_backward`` and ``layernorm_backward`` are checked with the caches of the
-  learner's own forward passes (``HIDDEN_CUSTOM``, see :mod:`autograder.hidden_backward`);
+  learner's own forward passes (see :mod:`autograder.hidden_backward`);
   ``BACKWARD_CASES`` lists the forward inputs of their hidden cases. The visible layer-norm cases use the default eps, so that
   the forward inputs can be read back from a cache (``FORWARD_INPUTS``).
 - ``dropout_forward`` draws a random mask: property checks only (fraction dropped, scaling,
@@ -24,7 +24,6 @@ import numpy as np
 from autograder.chapters import reference_and_mistakes
 from autograder.chapters.ch07_batchnorm_dropout import reference as ref
 from autograder.checking import Case, _quiet_call
-from autograder.hidden_backward import backward_check
 from dlcourse.checks.compare import agree
 from dlcourse.checks.properties import batchnorm_dropout as props
 from dlcourse.checks.runner import CheckFailure, call_learner, run_case
@@ -224,6 +223,4 @@ HIDDEN_CUSTOM = {
     "batchnorm_forward": _hidden_batchnorm_forward,
     "layernorm_forward": _hidden_layernorm_forward,
     "dropout_forward": _hidden_dropout_forward,
-    "batchnorm_backward": backward_check("batchnorm_backward"),
-    "layernorm_backward": backward_check("layernorm_backward"),
 }
