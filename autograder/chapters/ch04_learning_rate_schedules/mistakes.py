@@ -183,49 +183,6 @@ def _oc_from_zero(step, total_steps, max_lr, div_factor=25.0, final_div_factor=1
                   total_steps - 1, _rise_cos)
 
 
-# ------------------------------------------------------------------ one_cycle_lr
-def _cycle(step, initial, peak, final, end_up, end_down, shape):
-    """Two phases, initial -> peak at end_up -> final at end_down, each shaped by shape(p), 0 -> 1."""
-    if step <= end_up:
-        return initial + (peak - initial) * shape(step / end_up)
-    return peak + (final - peak) * shape((step - end_up) / (end_down - end_up))
-
-
-def _rise_cos(p):
-    return 0.5 * (1.0 - math.cos(math.pi * p))
-
-
-def _rise_linear(p):
-    return p
-
-
-def _oc_linear(step, total_steps, max_lr, div_factor=25.0, final_div_factor=1e4, pct_start=0.3):
-    initial = max_lr / div_factor
-    return _cycle(step, initial, max_lr, initial / final_div_factor, pct_start * total_steps - 1, total_steps - 1,
-                  _rise_linear)
-
-
-def _oc_peak_late(step, total_steps, max_lr, div_factor=25.0, final_div_factor=1e4, pct_start=0.3):
-    initial = max_lr / div_factor
-    return _cycle(step, initial, max_lr, initial / final_div_factor, pct_start * total_steps, total_steps - 1,
-                  _rise_cos)
-
-
-def _oc_ends_at_total(step, total_steps, max_lr, div_factor=25.0, final_div_factor=1e4, pct_start=0.3):
-    initial = max_lr / div_factor
-    return _cycle(step, initial, max_lr, initial / final_div_factor, pct_start * total_steps - 1, total_steps,
-                  _rise_cos)
-
-
-def _oc_final_over_final_div(step, total_steps, max_lr, div_factor=25.0, final_div_factor=1e4, pct_start=0.3):
-    return _cycle(step, max_lr / div_factor, max_lr, max_lr / final_div_factor, pct_start * total_steps - 1,
-                  total_steps - 1, _rise_cos)
-
-
-def _oc_from_zero(step, total_steps, max_lr, div_factor=25.0, final_div_factor=1e4, pct_start=0.3):
-    return _cycle(step, 0.0, max_lr, max_lr / div_factor / final_div_factor, pct_start * total_steps - 1,
-                  total_steps - 1, _rise_cos)
-
 
 # ------------------------------------------------------------------ EarlyStopping
 # Each wrong class overrides one decision of the reference (its private methods).
@@ -354,15 +311,6 @@ MISTAKES = {
         "a sawtooth (linear rise, then a jump back to base_lr)": _tri_sawtooth,
         "a triangle starting at max_lr (half a cycle out of phase)": _tri_starts_at_max,
         "a triangle without the absolute value": _tri_no_abs,
-    },
-    "one_cycle_lr": {
-        "one cycle with linear instead of cosine annealing": _oc_linear,
-        "one cycle whose peak comes one step late (pct_start * total_steps, without the - 1)": _oc_peak_late,
-        "one cycle ending at total_steps instead of total_steps - 1 (the last step misses the final rate)":
-            _oc_ends_at_total,
-        "a final rate of max_lr / final_div_factor instead of max_lr / (div_factor final_div_factor)":
-            _oc_final_over_final_div,
-        "one cycle warming up from 0 instead of max_lr / div_factor": _oc_from_zero,
     },
     "one_cycle_lr": {
         "one cycle with linear instead of cosine annealing": _oc_linear,
