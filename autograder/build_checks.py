@@ -70,7 +70,7 @@ def same_numbers(a, b, rtol=PROPERTY_RTOL, atol=PROPERTY_ATOL):
             and all(same_numbers(a[k], b[k], rtol, atol) for k in a)
     if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
         return type(a) is type(b) and len(a) == len(b) and all(same_numbers(x, y, rtol, atol) for x, y in zip(a, b))
-    if isinstance(a, (str, bool, type(None))) or isinstance(b, (str, bool, type(None))):
+    if isinstance(a, (str, bool, type(None))) or isinstance(b, (str, bool, type(None))) or callable(a) or callable(b):
         return type(a) is type(b) and a == b
     try:
         x, y = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)

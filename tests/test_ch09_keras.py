@@ -93,8 +93,8 @@ def _assert_same_numbers(stored, fresh, where):
 
 
 def test_stored_visible_numbers_match_the_reference(keras):
-    """If this fails, paste the output of `python -m autograder.chapters.ch09_keras_training.cases` at the end
-    of dlcourse/checks/properties/keras_training.py."""
+    """If this fails, run `python -m autograder.build_checks` (it writes the numbers the visible checks
+    read)."""
     from autograder.chapters.ch09_keras_training.cases import stored_numbers
     from dlcourse.checks.properties.keras_training import STORED
 

@@ -99,8 +99,8 @@ def test_mixed_float16_on_a_cpu_is_named(keras):
 
 @pytest.mark.keras
 def test_stored_visible_numbers_match_the_reference(keras):
-    """If this fails, paste the output of `python -m autograder.chapters.ch10_gpu_keras_lab.cases` at the end of
-    dlcourse/checks/properties/gpu_lab.py."""
+    """If this fails, run `python -m autograder.build_checks` (it writes the numbers the visible checks
+    read)."""
     from autograder.chapters.ch10_gpu_keras_lab.cases import stored_numbers
     from dlcourse.checks.properties.gpu_lab import STORED
 

@@ -13,8 +13,15 @@ import numpy as np
 from autograder.chapters.ch04_learning_rate_schedules.mistakes import MISTAKES
 from autograder.chapters.ch04_learning_rate_schedules.reference import EarlyStopping, ReduceLROnPlateau
 from autograder.checking import Case
-from dlcourse.checks.compare import agree, describe, mismatch
-from dlcourse.checks.properties.schedules import compare_traces, early_stopping_trace, plateau_trace
+from dlcourse.checks.compare import agree
+from dlcourse.checks.properties.schedules import (
+    agrees,
+    attribute_trace,
+    compare_attributes,
+    compare_traces,
+    early_stopping_trace,
+    plateau_trace,
+)
 from dlcourse.checks.runner import CheckFailure
 
 CHAPTER = "04_learning_rate_schedules"
@@ -361,11 +368,8 @@ def _expect_errors(cls, name, constructions, update):
 
 
 # ----------------------------------------------------------------------------- hidden: the documented attributes
-# The docstrings name attributes beyond what update returns: EarlyStopping's best (None before the
-# first update), best_epoch (0 before any) and wait; ReduceLROnPlateau's lr, best (None before the
-# first update) and wait (Keras semantics: once lr sits at min_lr nothing is cut and wait keeps
-# counting). They are read before the first update and after every update, past the first stop.
-ATTRIBUTES = {"EarlyStopping": ("best", "best_epoch", "wait"), "ReduceLROnPlateau": ("lr", "best", "wait")}
+# The attributes the docstrings name (dlcourse.checks.properties.schedules.ATTRIBUTES), read before the
+# first update and after every update, past the first stop, on other sequences than the visible ones.
 ATTRIBUTE_SEQUENCES = {
     "EarlyStopping": [
         ((), {"patience": 2, "min_delta": 0.0}, [1.0, 0.8, 0.9, 0.95, 0.97, 0.7, 0.9, 0.9]),
@@ -378,53 +382,77 @@ ATTRIBUTE_SEQUENCES = {
 }
 
 
-def attribute_trace(cls, name, args, kwargs, losses):
-    """[{attribute: value}]: the documented attributes before any update, then after each update."""
-    def read(obj):
-        values = {}
-        for attr in ATTRIBUTES[name]:
-            try:
-                values[attr] = getattr(obj, attr)
-            except AttributeError:
-                values[attr] = "<missing>"
-        return values
-
-    obj = cls(*args, **kwargs)
-    trace = [read(obj)]
-    for value in losses:
-        obj.update(value)
-        trace.append(read(obj))
-    return trace
-
-
 def check_attributes(cls, name):
     """The learner's class must hold the reference's documented attributes at every point of each sequence."""
-    reference = {"EarlyStopping": EarlyStopping, "ReduceLROnPlateau": ReduceLROnPlateau}[name]
     for args, kwargs, losses in ATTRIBUTE_SEQUENCES[name]:
-        call = ", ".join([*map(repr, args), *(f"{k}={v!r}" for k, v in kwargs.items())])
-        header = f"hidden: {name}({call}), val_loss {losses}"
-        try:
-            got = attribute_trace(cls, name, args, kwargs, losses)
-        except CheckFailure:
-            raise
-        except Exception as err:  # noqa: BLE001 - the learner's code may raise anything
-            raise CheckFailure(f"{header}: raised {type(err).__name__}: {err}") from None
-        expected = attribute_trace(reference, name, args, kwargs, losses)
-        for i, (got_values, want) in enumerate(zip(got, expected)):
-            reason = mismatch(got_values, want, where="attributes")
-            if reason is None:
-                continue
-            what = "before the first update" if i == 0 else f"after update {i - 1} (val_loss {losses[i - 1]:g})"
-            lines = [f"{header}: {what}: {reason}", f"  expected: {describe(want)}", f"  got:      {describe(got_values)}"]
-            traces = {n: _quiet_trace(attribute_trace, wrong, name, args, kwargs, losses)
-                      for n, wrong in MISTAKES[name].items()}
-            named = [n for n, trace in traces.items() if trace is not None and agree(trace, got)]
-            if named:
-                lines.append(f"  Your class behaves like {named[0]}.")
-            raise CheckFailure("\n".join(lines))
+        expected, mistakes = attribute_expectations(name, args, kwargs, losses)
+        compare_attributes(cls, name, args, kwargs, losses, expected, mistakes, label="hidden: ")
 
 
 HIDDEN_CUSTOM = {
     "EarlyStopping": _hidden_early_stopping,
     "ReduceLROnPlateau": _hidden_plateau,
 }
+
+
+# ----------------------------------------------------------------------------- visible: the two classes
+# The visible sequences of the property checks (dlcourse.checks.properties.schedules); stored_numbers()
+# gives build_checks their traces from the reference and the mistakes.
+EARLY_STOPPING_VISIBLE = [  # (name, patience, min_delta, losses)
+    ("patience 2: a noisy curve that never again beats its best", 2, 0.0, [1.0, 0.7, 0.9, 0.8, 0.75, 0.72, 0.71]),
+    ("patience 2, min_delta 0: a tie is no improvement", 2, 0.0, [1.0, 0.8, 0.9, 0.7, 0.75, 0.7, 0.65]),
+    ("patience 3, min_delta 0.01: gains below min_delta do not count", 3, 0.01,
+     [1.0, 0.995, 0.8, 0.797, 0.794, 0.7935, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85]),
+    ("patience 0: stop at the first epoch without improvement", 0, 0.0, [2.0, 1.5, 1.2, 1.3, 1.0]),
+    ("patience 4: a steady decrease never stops", 4, 0.0, [1.0, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4]),
+]
+PLATEAU_VISIBLE = [  # (name, lr, factor, patience, min_delta, min_lr, losses)
+    ("lr 1, factor 0.5, patience 2, min_delta 0, min_lr 0.3: two cuts, then the floor", 1.0, 0.5, 2, 0.0, 0.3,
+     [1.0, 0.9, 0.95, 0.95, 0.95, 0.95, 0.95, 0.95, 0.95, 0.95]),
+    ("lr 1, factor 0.5, patience 2, min_delta 0.05, min_lr 0.2: gains below min_delta do not count", 1.0, 0.5, 2, 0.05,
+     0.2, [5.0, 4.9, 4.93, 4.8, 4.78, 4.85, 4.86, 4.87, 4.88, 4.89, 4.9, 4.91, 4.92, 4.93, 4.94]),
+    ("lr 0.01, factor 0.2, patience 0: a cut at every epoch without improvement", 0.01, 0.2, 0, 0.0, 0.0,
+     [1.0, 1.0, 0.9, 0.95, 0.85, 0.85]),
+]
+ATTRIBUTE_VISIBLE = {  # (args, kwargs, losses): best before the first update; wait once lr sits at min_lr
+    "EarlyStopping": [((), {"patience": 2, "min_delta": 0.0}, [1.0, 0.8, 0.9, 0.95])],
+    "ReduceLROnPlateau": [((1.0,), {"factor": 0.5, "patience": 1, "min_delta": 0.0, "min_lr": 0.5},
+                           [1.0, 1.1, 1.1, 1.1, 1.1])],
+}
+_TRACED = {
+    "EarlyStopping": (EarlyStopping, early_stopping_trace, "early", ("patience", "min_delta", "losses"),
+                      EARLY_STOPPING_VISIBLE),
+    "ReduceLROnPlateau": (ReduceLROnPlateau, plateau_trace, "plateau",
+                          ("lr", "factor", "patience", "min_delta", "min_lr", "losses"), PLATEAU_VISIBLE),
+}
+
+
+def _differing(traces, expected, same):
+    return {name: trace for name, trace in traces.items() if trace is not None and not same(trace, expected)}
+
+
+def attribute_expectations(name, args, kwargs, losses):
+    """(expected attribute trace, {mistake: its attribute trace}) of class ``name`` on one sequence."""
+    reference = _TRACED[name][0]
+    expected = attribute_trace(reference, name, args, kwargs, losses)
+    traces = {m: _quiet_trace(attribute_trace, wrong, name, args, kwargs, losses) for m, wrong in MISTAKES[name].items()}
+    return expected, _differing(traces, expected, agree)
+
+
+def stored_numbers():
+    """The visible class checks' traces, written by build_checks to cases/properties/<CHAPTER>.json."""
+    out = {}
+    for name, (reference, driver, kind, fields, visible) in _TRACED.items():
+        traces = []
+        for case_name, *args in visible:
+            expected = driver(reference, *args)
+            mistakes = {m: _quiet_trace(driver, wrong, *args) for m, wrong in MISTAKES[name].items()}
+            traces.append({"name": case_name, **dict(zip(fields, args)), "expected": expected,
+                           "mistakes": _differing(mistakes, expected, lambda a, b: agrees(a, b, kind))})
+        attributes = []
+        for args, kwargs, losses in ATTRIBUTE_VISIBLE[name]:
+            expected, mistakes = attribute_expectations(name, args, kwargs, losses)
+            attributes.append({"args": args, "kwargs": kwargs, "losses": losses, "expected": expected,
+                               "mistakes": mistakes})
+        out[name] = {"traces": traces, "attributes": attributes}
+    return out

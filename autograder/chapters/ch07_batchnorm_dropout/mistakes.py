@@ -1,7 +1,8 @@
 """Known wrong versions of chapter 07's graded functions (see ``autograder.chapters.ch07_batchnorm_dropout.reference``).
 
 ``MISTAKES[function_name][description]`` is a function with the reference's signature;
-the description completes the sentence "your output matches ...".
+the description completes the sentence "your output matches ...". The dropout descriptions are
+the ones the visible property checks print (``dlcourse.checks.properties.batchnorm_dropout``).
 
 How each is told apart from the reference on generic inputs:
 
@@ -17,6 +18,7 @@ import numpy as np
 
 from autograder.chapters.ch07_batchnorm_dropout import reference as R
 from autograder.chapters.ch07_batchnorm_dropout.reference import batchnorm_backward, layernorm_backward
+from dlcourse.checks.properties import batchnorm_dropout as props
 
 
 def _f(x):
@@ -182,22 +184,15 @@ MISTAKES = {
         "dx with sums over the batch axis (the batch-norm formula)": _ln_bwd_batch_sums,
     },
     "dropout_forward": {
-        "dropout without the 1/(1-rate) scaling": _dropout_no_scale,
-        "rate used as keep probability": _dropout_rate_is_keep,
-        "survivors multiplied by (1 - rate) instead of divided by it": _dropout_multiply,
-        "dropout applied even when training is False": _dropout_at_inference,
-        "x itself returned when training is False, not a copy (writing to out changes x)": _dropout_no_copy,
+        props.MISTAKE_NO_SCALE: _dropout_no_scale,
+        props.MISTAKE_KEEP: _dropout_rate_is_keep,
+        props.MISTAKE_MULTIPLY: _dropout_multiply,
+        props.MISTAKE_AT_INFERENCE: _dropout_at_inference,
+        props.MISTAKE_NO_COPY: _dropout_no_copy,
     },
     "dropout_backward": {
         "a backward pass without the 1/(1-rate) scaling": _dropout_bwd_unscaled,
         "dout passed through unchanged (the mask ignored)": _dropout_bwd_identity,
-        "dout itself returned when mask is None, not a copy (writing to dx changes dout)": _dropout_bwd_no_copy,
+        props.MISTAKE_BACKWARD_NO_COPY: _dropout_bwd_no_copy,
     },
-}
-
-# Mistakes that only the hidden tests catch (they check that a result documented as a copy shares
-# no memory with its input; the visible checks compare values only).
-HIDDEN_ONLY = {
-    "dropout_forward": tuple(m for m in MISTAKES["dropout_forward"] if "not a copy" in m),
-    "dropout_backward": tuple(m for m in MISTAKES["dropout_backward"] if "not a copy" in m),
 }

@@ -10,6 +10,7 @@ digits with a stated test accuracy reached within a stated time.
 """
 
 import contextlib
+import re
 import time
 
 import numpy as np
@@ -17,7 +18,7 @@ import numpy as np
 from autograder.chapters.ch08_numpy_mlp_capstone import mistakes as wrong
 from autograder.chapters.ch08_numpy_mlp_capstone import reference as R
 from autograder.checking import Case, evaluate
-from dlcourse.checks.compare import agree, describe, matching_mistake, mismatch
+from dlcourse.checks.compare import agree, describe
 from dlcourse.checks.properties import mlp as P
 from dlcourse.checks.runner import CheckFailure, run_case
 
@@ -110,7 +111,6 @@ STEP_CONFIGS = (
       "schedule": "step", "step_every": 2, "step_drop": 0.5}),
 )
 STEP_SEED = 0
-BN_STATISTICS = ("running_mean", "running_var")
 
 
 def tiny_problem(seed=STEP_SEED):
@@ -119,14 +119,6 @@ def tiny_problem(seed=STEP_SEED):
     X, y = r.normal(size=(11, 3)), np.r_[0, 1, 2, r.integers(0, 3, 8)].astype(np.int64)
     X_val, y_val = r.normal(size=(7, 3)), np.r_[0, 1, 2, r.integers(0, 3, 4)].astype(np.int64)
     return X, y, X_val, y_val
-
-
-def _trained(model, history):
-    """Plain data of a trained result: the history, the parameters and the batch-norm running statistics."""
-    bn = getattr(model, "bn_params", None)
-    if bn is not None:
-        bn = [{k: b[k] for k in BN_STATISTICS if k in b} if isinstance(b, dict) else b for b in bn]
-    return {"history": history, "params": getattr(model, "params", None), "bn_params": bn}
 
 
 def _train_tiny(fn, data, config, seed):
@@ -141,25 +133,7 @@ def train_mlp_step_by_step(fn, configs=STEP_CONFIGS, seed=STEP_SEED):
     """
     data = tiny_problem(seed)
     for what, config in configs:
-        case = f"tiny problem, {what}"
-        got = P._call(fn, "train_mlp", case, X_train=data[0], y_train=data[1], X_val=data[2], y_val=data[3],
-                      config=dict(config), rng=np.random.default_rng(seed))
-        model, history, _ = P.check_history(got, case, config["epochs"])
-        got = _trained(model, history)
-        expected = _trained(*_train_tiny(R.train_mlp, data, config, seed))
-        if agree(got, expected) or any(agree(got, _trained(*_train_tiny(ok, data, config, seed)))
-                                       for ok in wrong.ACCEPTED["train_mlp"].values()):
-            continue
-        mistakes = {name: _trained(*_train_tiny(bad, data, config, seed))
-                    for name, bad in wrong.MISTAKES["train_mlp"].items()}
-        lines = [f"train_mlp, case '{case}': {mismatch(got, expected, where='the trained result')}",
-                 f"  config: {config}",
-                 f"  expected history: {describe(expected['history'])}",
-                 f"  got history:      {describe(got['history'])}"]
-        mistake = matching_mistake(got, mistakes)
-        if mistake:
-            lines.append(f"  Your output matches {mistake}.")
-        raise CheckFailure("\n".join(lines))
+        P.compare_trained(fn, f"tiny problem, {what}", data, config, seed, *trained_expectations(data, config, seed))
 
 
 def _hidden_train_mlp(fn):
@@ -234,3 +208,65 @@ HIDDEN_CUSTOM = {
     "random_search": _hidden_random_search,
     "train_mlp": _hidden_train_mlp,
 }
+
+
+# ---------------------------------------------------------------------------- stored numbers (visible)
+# The visible exact cases (other seeds and fewer trials than the hidden ones) and the numbers of the
+# property checks, written by build_checks to dlcourse/checks/cases/properties/<CHAPTER>.json.
+VISIBLE_SAMPLE_SIZES = ((3, 1),)  # a squeezed result shows here (size 1: properties.mlp.size_one_shapes)
+VISIBLE_SEARCH_SPACES = (
+    ("int_log_uniform batch_size on [16, 64] (16 and 64 tie)", {"lr": ("choice", [0.01]),
+                                                                "batch_size": ("int_log_uniform", 16, 64)}, 120),
+    ("int_log_uniform batch_size on [31, 33]", {"lr": ("choice", [0.01]), "batch_size": ("int_log_uniform", 31, 33)},
+     30),
+    ("uniform batch_size on [8, 128]", {"lr": ("choice", [0.01]), "batch_size": ("uniform", 8.0, 128.0)}, 12),
+)
+VISIBLE_STEP_SEED = 1
+
+
+def _seeded_case(name, what, inputs, seed):
+    """A stored exact case: inputs without the generator, its seed, the expected output and the mistakes'
+    (those whose output the seed fixes: a mistake drawing from np.random gives other numbers each time)."""
+    case = Case(what, {**inputs, "rng": np.random.default_rng(seed)})
+    first, again = (evaluate(case, getattr(R, name), wrong.MISTAKES.get(name, {})) for _ in range(2))
+    mistakes = {m: out for m, out in first["mistakes"].items() if m in again["mistakes"] and agree(out, again["mistakes"][m])}
+    return {"name": what, "inputs": inputs, "seed": seed, "expected": first["expected"], "mistakes": mistakes}
+
+
+def trained_expectations(data, config, seed):
+    """(expected, accepted, mistakes) trained results of the reference, the accepted variants and the
+    mistakes (those that differ) on one tiny problem."""
+    expected = P.trained_result(*_train_tiny(R.train_mlp, data, config, seed))
+    accepted = [P.trained_result(*_train_tiny(ok, data, config, seed)) for ok in wrong.ACCEPTED["train_mlp"].values()]
+    mistakes = {name: P.trained_result(*_train_tiny(bad, data, config, seed))
+                for name, bad in wrong.MISTAKES["train_mlp"].items()}
+    return (expected, [a for a in accepted if not agree(a, expected)],
+            {name: result for name, result in mistakes.items() if not agree(result, expected)})
+
+
+def stored_numbers():
+    """Everything the visible checks of this chapter compare with, from the reference and the mistakes."""
+    data = P.blobs(1000)
+    rates = {}
+    for schedule in P.SCHEDULES:
+        rates[schedule] = _train_tiny(R.train_mlp, data, {**P.SCHEDULE_RUN, "schedule": schedule}, 0)[1]["lr"]
+    last_step = wrong.MISTAKES["train_mlp"]["history['lr'] holding each epoch's last rate instead of its first"]
+    rates["cosine, each epoch's last step"] = _train_tiny(last_step, data, {**P.SCHEDULE_RUN, "schedule": "cosine"},
+                                                          0)[1]["lr"]
+    tiny = tiny_problem(VISIBLE_STEP_SEED)
+    runs = []
+    for what, config in STEP_CONFIGS:
+        expected, accepted, mistakes = trained_expectations(tiny, config, VISIBLE_STEP_SEED)
+        what = re.sub(r" \([^()]*\)$", "", what)  # the hidden problem's best epoch or stop: not this problem's
+        runs.append({"name": f"tiny problem, {what}", "config": config, "expected": expected, "accepted": accepted,
+                     "mistakes": mistakes})
+    return {
+        "schedule_rates": rates,
+        "sample_log_uniform": [_seeded_case("sample_log_uniform", f"size={size!r}", {"low": 1e-3, "high": 10.0,
+                                                                                     "size": size}, 700 + i)
+                               for i, size in enumerate(VISIBLE_SAMPLE_SIZES)],
+        "random_search": [_seeded_case("random_search", f"{what}, {n} trials of bowl_objective",
+                                       {"objective": bowl_objective, "space": space, "n_trials": n}, 800 + i)
+                          for i, (what, space, n) in enumerate(VISIBLE_SEARCH_SPACES)],
+        "train_mlp": {"data": list(tiny), "seed": VISIBLE_STEP_SEED, "cases": runs},
+    }

@@ -7,11 +7,13 @@
   dropout satisfies on a large draw: the identity when not training, survivors scaled by
   1 / (1 - rate) and the rest exactly 0, a dropped fraction within 5 standard errors of
   ``rate``, units dropped independently, the same mask for the same seed. Never one exact stream.
+- results documented as a copy (dropout's ``out`` when not training, ``dx`` when the mask is None)
+  must share no memory with the input they copy.
 - ``FORWARD_INPUTS`` tells :func:`dlcourse.checks.backward.check_backward` how to read the
   inputs of the forward passes back from caches in the suggested layouts.
 
-Expected numbers are stored (computed once from the course's reference); nothing here
-computes a graded function's answer.
+Expected numbers are stored (computed from the course's reference by
+``python -m autograder.build_checks``); nothing here computes a graded function's answer.
 """
 
 import copy
@@ -20,6 +22,7 @@ import zlib
 import numpy as np
 
 from dlcourse.checks.compare import agree, describe
+from dlcourse.checks.properties import stored
 from dlcourse.checks.runner import CheckFailure, call_learner, run_case
 
 _A = np.array
@@ -90,265 +93,21 @@ LAYERNORM_FORWARD_INPUTS = [
       "gamma": _GL, "beta": _BL}),
 ]
 
-# Expected outputs (and those of the catalogued mistakes that differ), computed from the reference.
-BATCHNORM_FORWARD_EXPECTED = [
-    {
-        "expected": {
-            'out': _A([[-0.999875023433, -3.13778455932, 0.000249812656113],
-                [-0.999875023433, -2.06889227966, 0.999750187344],
-                [0.999875023433, -1.0, 0.000249812656113],
-                [0.999875023433, 2.20667683897, 0.999750187344]]),
-            'running_mean': _A([0.02, 0.03, 0.0]),
-            'running_var': _A([1.03, 1.025, 1.0]),
-        },
-        "mistakes": {
-            'batch norm with the unbiased variance':
-                {
-                    'out': _A([[-0.865944225318, -2.8514418414, 0.0671495865894],
-                        [-0.865944225318, -1.9257209207, 0.932850413411],
-                        [0.865944225318, -1.0, 0.0671495865894],
-                        [0.865944225318, 1.7771627621, 0.932850413411]]),
-                    'running_mean': _A([0.02, 0.03, 0.0]),
-                    'running_var': _A([1.04333333333, 1.03666666667, 1.00333333333]),
-                },
-            'epsilon outside the square root':
-                {
-                    'out': _A([[-0.999500249875, -3.13694768871, 0.0004995004995],
-                        [-0.999500249875, -2.06847384436, 0.9995004995],
-                        [0.999500249875, -1.0, 0.0004995004995],
-                        [0.999500249875, 2.20542153307, 0.9995004995]]),
-                    'running_mean': _A([0.02, 0.03, 0.0]),
-                    'running_var': _A([1.03, 1.025, 1.0]),
-                },
-            'running statistics updated with momentum and 1-momentum swapped':
-                {
-                    'out': _A([[-0.999875023433, -3.13778455932, 0.000249812656113],
-                        [-0.999875023433, -2.06889227966, 0.999750187344],
-                        [0.999875023433, -1.0, 0.000249812656113],
-                        [0.999875023433, 2.20667683897, 0.999750187344]]),
-                    'running_mean': _A([1.98, 2.97, 0.0]),
-                    'running_var': _A([3.97, 3.475, 1.0]),
-                },
-            'running statistics never updated in train mode':
-                {
-                    'out': _A([[-0.999875023433, -3.13778455932, 0.000249812656113],
-                        [-0.999875023433, -2.06889227966, 0.999750187344],
-                        [0.999875023433, -1.0, 0.000249812656113],
-                        [0.999875023433, 2.20667683897, 0.999750187344]]),
-                    'running_mean': _A([0.0, 0.0, 0.0]),
-                    'running_var': _A([1.0, 1.0, 1.0]),
-                },
-            "a running variance updated with the unbiased batch variance (PyTorch's convention, not Keras's)":
-                {
-                    'out': _A([[-0.999875023433, -3.13778455932, 0.000249812656113],
-                        [-0.999875023433, -2.06889227966, 0.999750187344],
-                        [0.999875023433, -1.0, 0.000249812656113],
-                        [0.999875023433, 2.20667683897, 0.999750187344]]),
-                    'running_mean': _A([0.02, 0.03, 0.0]),
-                    'running_var': _A([1.04333333333, 1.03666666667, 1.00333333333]),
-                },
-        },
-    },
-    {
-        "expected": {
-            'out': _A([[-0.999998750002, -3.13808688089, 2.49998125013e-06],
-                [-0.999998750002, -2.06904344045, 0.999997500019],
-                [0.999998750002, -1.0, 2.49998125013e-06],
-                [0.999998750002, 2.20713032134, 0.999997500019]]),
-            'running_mean': _A([1.1, 2.1, 0.0]),
-            'running_var': _A([2.2, 1.25, 0.55]),
-        },
-        "mistakes": {
-            'batch norm with the unbiased variance':
-                {
-                    'out': _A([[-0.866024591887, -2.85163821565, 0.0669889218963],
-                        [-0.866024591887, -1.92581910782, 0.933011078104],
-                        [0.866024591887, -1.0, 0.0669889218963],
-                        [0.866024591887, 1.77745732347, 0.933011078104]]),
-                    'running_mean': _A([1.1, 2.1, 0.0]),
-                    'running_var': _A([2.33333333333, 1.36666666667, 0.583333333333]),
-                },
-            'epsilon outside the square root':
-                {
-                    'out': _A([[-0.999995000025, -3.13807850679, 4.99995000053e-06],
-                        [-0.999995000025, -2.06903925339, 0.99999500005],
-                        [0.999995000025, -1.0, 4.99995000053e-06],
-                        [0.999995000025, 2.20711776018, 0.99999500005]]),
-                    'running_mean': _A([1.1, 2.1, 0.0]),
-                    'running_var': _A([2.2, 1.25, 0.55]),
-                },
-            'running statistics updated with momentum and 1-momentum swapped':
-                {
-                    'out': _A([[-0.999998750002, -3.13808688089, 2.49998125013e-06],
-                        [-0.999998750002, -2.06904344045, 0.999997500019],
-                        [0.999998750002, -1.0, 2.49998125013e-06],
-                        [0.999998750002, 2.20713032134, 0.999997500019]]),
-                    'running_mean': _A([1.9, 2.9, 0.0]),
-                    'running_var': _A([3.8, 3.25, 0.95]),
-                },
-            'running statistics never updated in train mode':
-                {
-                    'out': _A([[-0.999998750002, -3.13808688089, 2.49998125013e-06],
-                        [-0.999998750002, -2.06904344045, 0.999997500019],
-                        [0.999998750002, -1.0, 2.49998125013e-06],
-                        [0.999998750002, 2.20713032134, 0.999997500019]]),
-                    'running_mean': _A([1.0, 2.0, 0.0]),
-                    'running_var': _A([2.0, 1.0, 0.5]),
-                },
-            "a running variance updated with the unbiased batch variance (PyTorch's convention, not Keras's)":
-                {
-                    'out': _A([[-0.999998750002, -3.13808688089, 2.49998125013e-06],
-                        [-0.999998750002, -2.06904344045, 0.999997500019],
-                        [0.999998750002, -1.0, 2.49998125013e-06],
-                        [0.999998750002, 2.20713032134, 0.999997500019]]),
-                    'running_mean': _A([1.1, 2.1, 0.0]),
-                    'running_var': _A([2.33333333333, 1.36666666667, 0.583333333333]),
-                },
-        },
-    },
-    {
-        "expected": {
-            'out': _A([[-0.706930070755, -2.15450813639, -0.559601099951],
-                [-0.706930070755, -1.0, 0.85320036665],
-                [2.12079021226, 0.154508136389, -0.559601099951],
-                [2.12079021226, 3.61803254555, 0.85320036665]]),
-            'running_mean': _A([1.0, 2.0, 0.5]),
-            'running_var': _A([2.0, 3.0, 0.5]),
-        },
-        "mistakes": {
-            'epsilon outside the square root':
-                {
-                    'out': _A([[-0.70660713449, -2.15403425639, -0.559162290104],
-                        [-0.70660713449, -1.0, 0.853054096701],
-                        [2.11982140347, 0.154034256391, -0.559162290104],
-                        [2.11982140347, 3.61613702556, 0.853054096701]]),
-                    'running_mean': _A([1.0, 2.0, 0.5]),
-                    'running_var': _A([2.0, 3.0, 0.5]),
-                },
-            'test mode using batch statistics':
-                {
-                    'out': _A([[-0.999875023433, -3.13778455932, 0.000249812656113],
-                        [-0.999875023433, -2.06889227966, 0.999750187344],
-                        [0.999875023433, -1.0, 0.000249812656113],
-                        [0.999875023433, 2.20667683897, 0.999750187344]]),
-                    'running_mean': _A([1.0, 2.0, 0.5]),
-                    'running_var': _A([2.0, 3.0, 0.5]),
-                },
-        },
-    },
-    {
-        "expected": {
-            'out': _A([[[-0.999875023433, -3.13778455932, 0.000249812656113],
-                 [-0.999875023433, -2.06889227966, 0.999750187344]],
-                [[0.999875023433, -1.0, 0.000249812656113],
-                 [0.999875023433, 2.20667683897, 0.999750187344]]]),
-            'running_mean': _A([0.02, 0.03, 0.0]),
-            'running_var': _A([1.03, 1.025, 1.0]),
-        },
-        "mistakes": {
-            'batch norm with the unbiased variance':
-                {
-                    'out': _A([[[-0.865944225318, -2.8514418414, 0.0671495865894],
-                         [-0.865944225318, -1.9257209207, 0.932850413411]],
-                        [[0.865944225318, -1.0, 0.0671495865894],
-                         [0.865944225318, 1.7771627621, 0.932850413411]]]),
-                    'running_mean': _A([0.02, 0.03, 0.0]),
-                    'running_var': _A([1.04333333333, 1.03666666667, 1.00333333333]),
-                },
-            'epsilon outside the square root':
-                {
-                    'out': _A([[[-0.999500249875, -3.13694768871, 0.0004995004995],
-                         [-0.999500249875, -2.06847384436, 0.9995004995]],
-                        [[0.999500249875, -1.0, 0.0004995004995],
-                         [0.999500249875, 2.20542153307, 0.9995004995]]]),
-                    'running_mean': _A([0.02, 0.03, 0.0]),
-                    'running_var': _A([1.03, 1.025, 1.0]),
-                },
-            'running statistics updated with momentum and 1-momentum swapped':
-                {
-                    'out': _A([[[-0.999875023433, -3.13778455932, 0.000249812656113],
-                         [-0.999875023433, -2.06889227966, 0.999750187344]],
-                        [[0.999875023433, -1.0, 0.000249812656113],
-                         [0.999875023433, 2.20667683897, 0.999750187344]]]),
-                    'running_mean': _A([1.98, 2.97, 0.0]),
-                    'running_var': _A([3.97, 3.475, 1.0]),
-                },
-            'running statistics never updated in train mode':
-                {
-                    'out': _A([[[-0.999875023433, -3.13778455932, 0.000249812656113],
-                         [-0.999875023433, -2.06889227966, 0.999750187344]],
-                        [[0.999875023433, -1.0, 0.000249812656113],
-                         [0.999875023433, 2.20667683897, 0.999750187344]]]),
-                    'running_mean': _A([0.0, 0.0, 0.0]),
-                    'running_var': _A([1.0, 1.0, 1.0]),
-                },
-            "a running variance updated with the unbiased batch variance (PyTorch's convention, not Keras's)":
-                {
-                    'out': _A([[[-0.999875023433, -3.13778455932, 0.000249812656113],
-                         [-0.999875023433, -2.06889227966, 0.999750187344]],
-                        [[0.999875023433, -1.0, 0.000249812656113],
-                         [0.999875023433, 2.20667683897, 0.999750187344]]]),
-                    'running_mean': _A([0.02, 0.03, 0.0]),
-                    'running_var': _A([1.04333333333, 1.03666666667, 1.00333333333]),
-                },
-        },
-    },
-]
-LAYERNORM_FORWARD_EXPECTED = [
-    {
-        "expected": _A([[-1.06889227966, -0.167223069915, 0.0, -1.70333841949],
-            [-1.4128014666, 0.1, 0.0, -1.5128014666]]),
-        "mistakes": {
-            'layer norm over the batch axis':
-                _A([[0.999500374688, 0.599750187344, 1.99955570365, -1.0999200096],
-                    [-0.999500374688, -0.399750187344, -1.99955570365, 0.899920009599]]),
-            'layer norm with the unbiased variance':
-                _A([[-0.925720920701, -0.131430230175, 0.0, -1.48858138105],
-                    [-1.22382734483, 0.1, 0.0, -1.32382734483]]),
-            'epsilon outside the square root':
-                _A([[-1.06847384436, -0.167118461089, 0.0, -1.70271076653],
-                    [-1.41221638681, 0.1, 0.0, -1.51221638681]]),
-        },
-    },
-    {
-        "expected": _A([[-1.06904344045, -0.167260860111, 0.0, -1.70356516067],
-            [-1.41419942045, 0.1, 0.0, -1.51419942045]]),
-        "mistakes": {
-            'layer norm over the batch axis':
-                _A([[0.999995000037, 0.599997500019, 1.99999555557, -1.0999992],
-                    [-0.999995000037, -0.399997500019, -1.99999555557, 0.899999200001]]),
-            'layer norm with the unbiased variance':
-                _A([[-0.925819107824, -0.131454776956, 0.0, -1.48872866174],
-                    [-1.22473568591, 0.1, 0.0, -1.32473568591]]),
-            'epsilon outside the square root':
-                _A([[-1.06903925339, -0.167259813349, 0.0, -1.70355888009],
-                    [-1.41419356266, 0.1, 0.0, -1.51419356266]]),
-        },
-    },
-    {
-        "expected": _A([[[-1.06889227966, -0.167223069915, 0.0, -1.70333841949],
-             [-0.816224551408, -0.308112275704, 0.0, -1.73244910282]],
-            [[-1.4128014666, 0.1, 0.0, -1.5128014666],
-             [-0.577254068194, -0.188627034097, -1.15450813639, -1.83176220458]]]),
-        "mistakes": {
-            'layer norm over the batch axis':
-                _A([[[0.999500374688, 0.599750187344, 1.99955570365, -1.0999200096],
-                     [-0.999500374688, -0.399750187344, -1.99601196014, 0.899777851824]],
-                    [[-0.999500374688, -0.399750187344, -1.99955570365, 0.899920009599],
-                     [0.999500374688, 0.599750187344, 1.99601196014, -1.09977785182]]]),
-            'layer norm with the unbiased variance':
-                _A([[[-0.925720920701, -0.131430230175, 0.0, -1.48858138105],
-                     [-0.706930070755, -0.253465035377, 0.0, -1.51386014151]],
-                    [[-1.22382734483, 0.1, 0.0, -1.32382734483],
-                     [-0.499937511716, -0.149968755858, -0.999875023433, -1.59981253515]]]),
-            'epsilon outside the square root':
-                _A([[[-1.06847384436, -0.167118461089, 0.0, -1.70271076653],
-                     [-0.815830458148, -0.307915229074, 0.0, -1.7316609163]],
-                    [[-1.41221638681, 0.1, 0.0, -1.51221638681],
-                     [-0.577017128195, -0.188508564098, -1.15403425639, -1.83105138459]]]),
-        },
-    },
-]
+# Expected outputs of the inputs above (and those of the catalogued mistakes that differ): computed
+# from the reference by `python -m autograder.build_checks`, one {"expected", "mistakes"} per input.
+CHAPTER = "07_batchnorm_dropout"
+
+
+def stored_expectations(name):
+    """The stored {"expected": ..., "mistakes": {...}} of each of ``name``'s inputs, in order."""
+    return stored(CHAPTER)[name]
+
+
+def __getattr__(name):
+    former = {"BATCHNORM_FORWARD_EXPECTED": "batchnorm_forward", "LAYERNORM_FORWARD_EXPECTED": "layernorm_forward"}
+    if name in former:  # the stored numbers under their former names
+        return stored_expectations(former[name])
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _check_stored(fn_observed, name, inputs_list, expected_list, mutable=()):
@@ -377,23 +136,28 @@ def _check_bad(fn, name, bad_inputs, mutable=()):
 
 
 def check_batchnorm_forward(fn):
-    count = _check_stored(bn_observed(fn), "batchnorm_forward", BATCHNORM_FORWARD_INPUTS, BATCHNORM_FORWARD_EXPECTED,
-                          mutable=("bn_param",))
+    count = _check_stored(bn_observed(fn), "batchnorm_forward", BATCHNORM_FORWARD_INPUTS,
+                          stored_expectations("batchnorm_forward"), mutable=("bn_param",))
     return count + _check_bad(fn, "batchnorm_forward", BATCHNORM_FORWARD_BAD, mutable=("bn_param",))
 
 
 def check_layernorm_forward(fn):
-    count = _check_stored(ln_observed(fn), "layernorm_forward", LAYERNORM_FORWARD_INPUTS, LAYERNORM_FORWARD_EXPECTED)
+    count = _check_stored(ln_observed(fn), "layernorm_forward", LAYERNORM_FORWARD_INPUTS,
+                          stored_expectations("layernorm_forward"))
     return count + _check_bad(fn, "layernorm_forward", LAYERNORM_FORWARD_BAD)
 
 
 # ----------------------------------------------------------------------------- dropout_forward
 
 NAME = "dropout_forward"
+# The names of the dropout mistakes these checks recognize (the catalogue,
+# autograder's chapter-07 mistakes, takes them from here).
 MISTAKE_NO_SCALE = "dropout without the 1/(1-rate) scaling"
 MISTAKE_KEEP = "rate used as keep probability"
 MISTAKE_MULTIPLY = "survivors multiplied by (1 - rate) instead of divided by it"
 MISTAKE_AT_INFERENCE = "dropout applied even when training is False"
+MISTAKE_NO_COPY = "x itself returned when training is False, not a copy (writing to out changes x)"
+MISTAKE_BACKWARD_NO_COPY = "dout itself returned when mask is None, not a copy (writing to dx changes dout)"
 
 
 def _dropout(fn, case, x, rate, training, rng):
@@ -456,7 +220,10 @@ def check_dropout_forward(fn, shape=(400, 500), rates=(0.2, 0.7), seed=1, label=
         raise CheckFailure(f"{NAME}, case '{case}': with training=False, out must equal x and the mask must be None "
                            f"(inverted dropout needs no change at inference), got out={describe(out)}, "
                            f"mask={describe(mask)}{hint}")
-    count += 1
+    returns_a_copy(fn, NAME, f"{label}training False: out is a copy of x",
+                   {"x": x[:3, :4] if x.ndim > 1 else x[:4], "rate": 0.5, "training": False,
+                    "rng": np.random.default_rng(seed)}, "x", "0", MISTAKE_NO_COPY)
+    count += 2
 
     for rate in rates:
         case = f"{label}rate = {rate}, {x.size} units"
@@ -509,12 +276,48 @@ def check_dropout_forward(fn, shape=(400, 500), rates=(0.2, 0.7), seed=1, label=
     return count
 
 
+# ----------------------------------------------------------------------------- copies
+
+def returns_a_copy(fn, name, case, inputs, argument, item, mistake):
+    """``fn(**inputs)`` (whose result, or its ``item``-th element, is documented as a copy of input ``argument``)
+    must not share memory with that input; the failure names ``mistake``.
+
+    Through the hidden-test protocol the interpreter reports which returned arrays may share memory
+    with which arguments (``fn.last_call_shares``); a function called directly is looked at here.
+    """
+    given = copy.deepcopy(inputs)
+    try:
+        got = call_learner(fn, name, case, given)
+    except CheckFailure:
+        raise
+    except Exception as err:  # noqa: BLE001 - the learner's code may raise anything
+        raise CheckFailure(f"{name}, case '{case}': raised {type(err).__name__}: {err}") from None
+    shares = getattr(fn, "last_call_shares", None)
+    if shares is None:
+        part = got if item == "" else _pair(got, name)[int(item)]
+        shares = [[item, argument]] if np.may_share_memory(part, given[argument]) else []
+    if [item, argument] in [list(s) for s in shares]:
+        what = "result" if item == "" else f"output {item}"
+        raise CheckFailure(f"{name}, case '{case}': the returned {what} shares memory with the input "
+                           f"`{argument}` (documented as a copy): writing to one changes the other; return "
+                           f"{argument}.copy(). Your output matches {mistake}.")
+
+
+def check_dropout_backward_copy(fn, seed=0, label=""):
+    """With mask None, dropout_backward's dx is a copy of dout (the stored cases check its values)."""
+    dout = np.random.default_rng(seed).normal(size=(3, 4))
+    returns_a_copy(fn, "dropout_backward", f"{label}mask None: dx is a copy of dout", {"dout": dout, "mask": None},
+                   "dout", "", MISTAKE_BACKWARD_NO_COPY)
+    return 1
+
+
 # ----------------------------------------------------------------------------- registry
 
 PROPERTY_CHECKS = {
     "batchnorm_forward": check_batchnorm_forward,
     "layernorm_forward": check_layernorm_forward,
     "dropout_forward": check_dropout_forward,
+    "dropout_backward": check_dropout_backward_copy,
 }
 
 

@@ -10,7 +10,10 @@ correct implementation satisfies, never by one exact stream of draws:
 - ``random_search``: n_trials (params, score) pairs, best first, parameters inside the space
   and distributed as specified, scores equal to the objective, more trials never worse;
 - ``train_mlp``: the history's format, the schedule's rates (stored numbers), early stopping
-  and the restored best weights, reproducibility, and that it learns a simple problem.
+  and the restored best weights, reproducibility, and that it learns a simple problem;
+- then, for all three, small exact cases whose outputs build_checks stores (the docstrings fix
+  every draw): size-1 shapes, each kind of the search space and the order of ties, and
+  ``train_mlp`` step by step on a tiny problem against the reference's history and weights.
 
 Each check raises :class:`~dlcourse.checks.runner.CheckFailure` with a message naming the
 check and, where it is recognizable, the mistake; it returns the number of checks run.
@@ -21,9 +24,10 @@ import math
 
 import numpy as np
 
-from dlcourse.checks.compare import describe
+from dlcourse.checks.compare import agree, describe, matching_mistake, mismatch
 from dlcourse.checks.functions import bowl_objective, bowl_objective_nan_small_batches
-from dlcourse.checks.runner import CheckFailure, call_learner
+from dlcourse.checks.properties import stored
+from dlcourse.checks.runner import CheckFailure, call_learner, run_case
 
 SIGMAS = 5.0  # allowed deviation of a statistic, in standard errors
 
@@ -295,8 +299,12 @@ def random_search_properties(fn, seed=0, n_trials=25, n_many=400):
     expected_small = math.log(64 / 8) / math.log(513 / 8)  # floor(exp(U(log 8, log 513))) <= 63
     se = math.sqrt(expected_small * (1 - expected_small) / n_many)
     if abs(small - expected_small) > SIGMAS * se:
+        uniform_small = (63 - 8 + 1) / (512 - 8 + 1)  # rng.integers(8, 513) <= 63
+        hint = (" Your output matches int_log_uniform drawn uniformly over the integers (rng.integers(low, high + 1))."
+                if abs(small - uniform_small) <= SIGMAS * math.sqrt(uniform_small * (1 - uniform_small) / n_many)
+                else "")
         _fail(name, case, f"{small:.3f} of the batch sizes are <= 63; int_log_uniform on [8, 512] gives "
-                          f"{expected_small:.3f} within {SIGMAS * se:.3f} (floor(exp(U(log 8, log 513))))")
+                          f"{expected_small:.3f} within {SIGMAS * se:.3f} (floor(exp(U(log 8, log 513)))).{hint}")
     momentum = np.array([p["momentum"] for p, _ in got])
     se = 0.19 / math.sqrt(12 * n_many)
     if abs(momentum.mean() - 0.895) > SIGMAS * se:
@@ -332,11 +340,12 @@ def random_search_properties(fn, seed=0, n_trials=25, n_many=400):
 
 # --------------------------------------------------------------------------- train_mlp
 
-# the rate of each epoch's first step for lr = 0.01, 4 epochs of 6 steps (96 examples, batch 16):
-# cosine decay over 24 steps, and step decay with step_every = 2, step_drop = 0.1
-COSINE_RATES = [0.01, 0.008535533905932738, 0.005, 0.0014644660940672626]
-STEP_RATES = [0.01, 0.01, 0.001, 0.001]
-LAST_STEP_COSINE_RATES = [0.008966766701456175, 0.005652630961100259, 0.0019561928549563967, 4.277569313094809e-05]
+# Four epochs of 6 steps (96 examples, batch 16) with lr = 0.01 and no early stopping: build_checks
+# stores the reference's history['lr'] for each schedule (cosine decay over 24 steps; step decay with
+# step_every = 2, step_drop = 0.1; constant), and the cosine rates of each epoch's last step.
+SCHEDULE_RUN = {"hidden": (16,), "epochs": 4, "batch_size": 16, "lr": 0.01, "patience": None, "step_every": 2,
+                "step_drop": 0.1}
+SCHEDULES = ("cosine", "step", "constant")
 HISTORY_LISTS = ("train_loss", "val_loss", "val_acc", "lr")
 
 
@@ -400,6 +409,18 @@ def check_predictions(model, X, n_classes, case):
     return pred
 
 
+MISTAKE_CONSTANT_RATE = "a constant learning rate (config['schedule'] ignored)"
+MISTAKE_COSINE_RESTARTS = "a cosine schedule restarting every epoch instead of running over all epochs"
+MISTAKE_LAST_RATE = "history['lr'] holding each epoch's last rate instead of its first"
+
+
+def _logs_rates(fn, data, seed, schedule, rates_of):
+    """Does fn's history['lr'] hold the stored rates of ``schedule`` on the schedule run?"""
+    case = f"4 epochs, batch 16 of 96 examples, schedule '{schedule}', patience None"
+    history = _train(fn, case, data, {**SCHEDULE_RUN, "schedule": schedule}, seed)[1]
+    return np.allclose([float(r) for r in history["lr"]], rates_of[schedule], rtol=1e-9, atol=0)
+
+
 def train_mlp_properties(fn, seed=0):
     """Check a learner's train_mlp(X_train, y_train, X_val, y_val, config, rng); returns the number of checks."""
     name = "train_mlp"
@@ -414,9 +435,9 @@ def train_mlp_properties(fn, seed=0):
         count += 1
 
     # four epochs without early stopping: the schedules' rates, the format, predictions
-    base = {"hidden": (16,), "epochs": 4, "batch_size": 16, "lr": 0.01, "patience": None}
-    for schedule, rates in (("cosine", COSINE_RATES), ("step", STEP_RATES), ("constant", [0.01] * 4)):
-        config = {**base, "schedule": schedule, "step_every": 2, "step_drop": 0.1}
+    rates_of = stored_numbers()["schedule_rates"]
+    for schedule in SCHEDULES:
+        config, rates = {**SCHEDULE_RUN, "schedule": schedule}, rates_of[schedule]
         case = f"4 epochs, batch 16 of 96 examples, schedule '{schedule}', patience None"
         model, history, epochs = _train(fn, case, data, config, seed)
         if epochs != 4:
@@ -424,10 +445,13 @@ def train_mlp_properties(fn, seed=0):
         got = [float(r) for r in history["lr"]]
         if not np.allclose(got, rates, rtol=1e-9, atol=0):
             hint = ""
-            if schedule != "constant" and np.allclose(got, 0.01):
-                hint = " Your output matches a constant learning rate (config['schedule'] ignored)."
-            elif schedule == "cosine" and np.allclose(got, LAST_STEP_COSINE_RATES, rtol=1e-9, atol=0):
-                hint = " Your output matches history['lr'] holding each epoch's last rate instead of its first."
+            if schedule != "constant" and np.allclose(got, SCHEDULE_RUN["lr"]):
+                # a cosine restarting every epoch also starts every epoch at lr; it gets the step schedule right
+                restarts = schedule == "cosine" and _logs_rates(fn, data, seed, "step", rates_of)
+                hint = f" Your output matches {MISTAKE_COSINE_RESTARTS if restarts else MISTAKE_CONSTANT_RATE}."
+            elif schedule == "cosine" and np.allclose(got, rates_of["cosine, each epoch's last step"], rtol=1e-9,
+                                                      atol=0):
+                hint = f" Your output matches {MISTAKE_LAST_RATE}."
             _fail(name, case, f"history['lr'] = {describe(got)}, expected {rates} (the rate of each epoch's first "
                               f"step).{hint}")
         count += 2
@@ -505,8 +529,93 @@ def train_mlp_properties(fn, seed=0):
     return count
 
 
+# --------------------------------------------------------------------------- exact cases
+# The docstrings fix every draw (sample_log_uniform: rng.uniform(log low, log high, size); random_search:
+# the space in dict order, one draw per parameter; train_mlp: initialization in MLP's order, then
+# rng.permutation each epoch, dropout masks in the forward pass), so on small cases a learner's output
+# must equal the reference's. These cases, their outputs and those of the known mistakes are stored by
+# build_checks; they show what the statistical checks above cannot (shapes of size-1 draws, each kind of
+# the search space, tie order, and train_mlp's training contract step by step).
+CHAPTER = "08_numpy_mlp_capstone"
+
+
+def stored_numbers():
+    """The stored numbers of this chapter's checks (schedule rates, exact cases)."""
+    return stored(CHAPTER)
+
+
+def seeded_cases(fn, name, cases=None):
+    """Run the stored exact cases of ``name``: fn(**inputs, rng=default_rng(seed)) against the expected output,
+    a failure naming the known mistake it matches. Returns the number of cases."""
+    cases = stored_numbers()[name] if cases is None else cases
+    for case in cases:
+        run_case(fn, name, case["name"], {**case["inputs"], "rng": np.random.default_rng(case["seed"])},
+                 case["expected"], case["mistakes"])
+    return len(cases)
+
+
+BN_STATISTICS = ("running_mean", "running_var")
+
+
+def trained_result(model, history):
+    """Plain data of a trained result: the history, the parameters and the batch-norm running statistics."""
+    bn = getattr(model, "bn_params", None)
+    if bn is not None:
+        bn = [{k: b[k] for k in BN_STATISTICS if k in b} if isinstance(b, dict) else b for b in bn]
+    return {"history": history, "params": getattr(model, "params", None), "bn_params": bn}
+
+
+def compare_trained(fn, case, data, config, seed, expected, accepted, mistakes):
+    """The learner's train_mlp on ``data`` = (X_train, y_train, X_val, y_val) with ``config`` and
+    default_rng(seed) must give the ``expected`` trained result (or one of ``accepted``, other correct
+    variants); a failure names the known mistake whose result it matches."""
+    got = _call(fn, "train_mlp", case, X_train=data[0], y_train=data[1], X_val=data[2], y_val=data[3],
+                config=dict(config), rng=np.random.default_rng(seed))
+    model, history, _ = check_history(got, case, config["epochs"])
+    got = trained_result(model, history)
+    if agree(got, expected) or any(agree(got, ok) for ok in accepted):
+        return
+    lines = [f"train_mlp, case '{case}': {mismatch(got, expected, where='the trained result')}",
+             f"  config: {config}",
+             f"  expected history: {describe(expected['history'])}",
+             f"  got history:      {describe(got['history'])}"]
+    mistake = matching_mistake(got, mistakes)
+    if mistake:
+        lines.append(f"  Your output matches {mistake}.")
+    raise CheckFailure("\n".join(lines))
+
+
+def train_mlp_step_by_step(fn):
+    """The stored tiny-problem runs: the learner's history, parameters and restored state against the reference's."""
+    runs = stored_numbers()["train_mlp"]
+    for case in runs["cases"]:
+        compare_trained(fn, case["name"], runs["data"], case["config"], runs["seed"], case["expected"],
+                        case["accepted"], case["mistakes"])
+    return len(runs["cases"])
+
+
+# Named here and in the catalogue of known mistakes (which takes the text from here).
+MISTAKE_FLOAT_FOR_SIZE_ONE = "a float instead of an array of shape (1,) when size asks for one draw"
+
+
+def size_one_shapes(fn, seed=0):
+    """With size=1 or (1, 1), sample_log_uniform returns an array of that shape, not a number (the stored
+    exact cases compare values, and one number equals an array of one)."""
+    name = "sample_log_uniform"
+    for size, shape in ((1, (1,)), ((1, 1), (1, 1))):
+        case = f"size={size!r}"
+        got = _call(fn, name, case, low=1e-3, high=10.0, rng=np.random.default_rng(seed), size=size)
+        if not isinstance(got, np.ndarray) or got.shape != shape:
+            hint = f" Your output matches {MISTAKE_FLOAT_FOR_SIZE_ONE}." if size == 1 and np.ndim(got) == 0 \
+                and not isinstance(got, np.ndarray) else ""
+            _fail(name, case, f"returned {describe(got)}; with size={size!r} return a float64 array of shape "
+                              f"{shape}.{hint}")
+    return 2
+
+
 PROPERTY_CHECKS = {
-    "sample_log_uniform": sample_log_uniform_properties,
-    "random_search": random_search_properties,
-    "train_mlp": train_mlp_properties,
+    "sample_log_uniform": lambda fn: sample_log_uniform_properties(fn) + seeded_cases(fn, "sample_log_uniform")
+    + size_one_shapes(fn),
+    "random_search": lambda fn: random_search_properties(fn) + seeded_cases(fn, "random_search"),
+    "train_mlp": lambda fn: train_mlp_properties(fn) + train_mlp_step_by_step(fn),
 }

@@ -6,21 +6,26 @@ with stored numbers:
 
 - EarlyStopping: after every ``update(val_loss)``, the returned stop decision and the
   attributes ``best`` and ``best_epoch``, until the first True;
-- ReduceLROnPlateau: the rate returned by every ``update(val_loss)``, and ``best``.
+- ReduceLROnPlateau: the rate returned by every ``update(val_loss)``, and ``best``;
+- both: the documented attributes before the first update and after every update
+  (EarlyStopping's best, best_epoch, wait; ReduceLROnPlateau's lr, best, wait).
 
-The stored traces (and those of known wrong versions, to name a mistake) were computed
-once from the instructor's reference; this module holds numbers, not that code.
-The same drivers and comparison are used by the hidden tests on more sequences.
+The stored traces (and those of known wrong versions, to name a mistake) are computed from
+the instructor's reference by ``python -m autograder.build_checks``; this module holds the
+drivers, not that code. The same drivers and comparisons are used by the hidden tests on
+more sequences.
 """
 
 import math
 
 import numpy as np
 
-from dlcourse.checks.compare import agree, describe
+from dlcourse.checks.compare import agree, describe, mismatch
+from dlcourse.checks.properties import stored
 from dlcourse.checks.runner import CheckFailure
 
-__all__ = ["early_stopping_trace", "plateau_trace", "compare_traces", "PROPERTY_CHECKS"]
+__all__ = ["early_stopping_trace", "plateau_trace", "compare_traces", "attribute_trace", "compare_attributes",
+           "PROPERTY_CHECKS"]
 
 
 def _call(what, fn, *args, **kwargs):
@@ -108,7 +113,7 @@ def _first_difference(got, expected, kind):
     return None
 
 
-def _agrees(got, expected, kind):
+def agrees(got, expected, kind):
     return _first_difference(got, expected, kind) is None
 
 
@@ -130,7 +135,7 @@ def compare_traces(got, expected, mistakes, header, losses, kind):
                      + describe([(bool(s), b, e) for s, b, e in expected], 400))
     else:
         lines.append("  expected rate per epoch: " + describe([r for r, _ in expected], 400))
-    matches = [name for name, trace in (mistakes or {}).items() if _agrees(got, trace, kind)]
+    matches = [name for name, trace in (mistakes or {}).items() if agrees(got, trace, kind)]
     if matches:
         lines.append(f"  Your class behaves like {', or like '.join(matches)}.")
     raise CheckFailure("\n".join(lines))
@@ -149,169 +154,89 @@ def _expect_value_error(what, make):
     raise CheckFailure(f"{what}: expected a ValueError for this bad input (keep the given validation lines)")
 
 
-# Stored traces (generated once from the reference and the catalogued mistakes; a test keeps them in sync).
-# Early stopping: (stop, best, best_epoch) per update until the first stop. Plateau: (lr, best) per update.
-EARLY_STOPPING_CASES = [
-    {
-        "name": "patience 2: a noisy curve that never again beats its best",
-        "patience": 2,
-        "min_delta": 0.0,
-        "losses": [1.0, 0.7, 0.9, 0.8, 0.75, 0.72, 0.71],
-        "expected": [(False, 1.0, 0), (False, 0.7, 1), (False, 0.7, 1), (True, 0.7, 1)],
-        "mistakes": {
-            "early stopping with patience off by one (wait > patience)":
-                [(False, 1.0, 0), (False, 0.7, 1), (False, 0.7, 1), (False, 0.7, 1), (True, 0.7, 1)],
-            "early stopping that compares with the previous epoch instead of the best":
-                [(False, 1.0, 0), (False, 0.7, 1), (False, 0.7, 1), (False, 0.7, 1), (False, 0.7, 1), (False, 0.7, 1),
-                 (False, 0.7, 1)],
-            "early stopping with a 1-based best_epoch":
-                [(False, 1.0, 1), (False, 0.7, 2), (False, 0.7, 2), (True, 0.7, 2)],
-        },
-    },
-    {
-        "name": "patience 2, min_delta 0: a tie is no improvement",
-        "patience": 2,
-        "min_delta": 0.0,
-        "losses": [1.0, 0.8, 0.9, 0.7, 0.75, 0.7, 0.65],
-        "expected": [(False, 1.0, 0), (False, 0.8, 1), (False, 0.8, 1), (False, 0.7, 3), (False, 0.7, 3),
-                     (True, 0.7, 3)],
-        "mistakes": {
-            "early stopping with patience off by one (wait > patience)":
-                [(False, 1.0, 0), (False, 0.8, 1), (False, 0.8, 1), (False, 0.7, 3), (False, 0.7, 3), (False, 0.7, 3),
-                 (False, 0.65, 6)],
-            "early stopping whose counter is not reset by an improvement":
-                [(False, 1.0, 0), (False, 0.8, 1), (False, 0.8, 1), (False, 0.7, 3), (True, 0.7, 3)],
-            "early stopping that compares with the previous epoch instead of the best":
-                [(False, 1.0, 0), (False, 0.8, 1), (False, 0.8, 1), (False, 0.7, 3), (False, 0.7, 3), (False, 0.7, 3),
-                 (False, 0.65, 6)],
-            "early stopping with a 1-based best_epoch":
-                [(False, 1.0, 1), (False, 0.8, 2), (False, 0.8, 2), (False, 0.7, 4), (False, 0.7, 4), (True, 0.7, 4)],
-        },
-    },
-    {
-        "name": "patience 3, min_delta 0.01: gains below min_delta do not count",
-        "patience": 3,
-        "min_delta": 0.01,
-        "losses": [1.0, 0.995, 0.8, 0.797, 0.794, 0.7935, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85],
-        "expected": [(False, 1.0, 0), (False, 1.0, 0), (False, 0.8, 2), (False, 0.8, 2), (False, 0.8, 2),
-                     (True, 0.8, 2)],
-        "mistakes": {
-            "early stopping that counts improvements below min_delta":
-                [(False, 1.0, 0), (False, 0.995, 1), (False, 0.8, 2), (False, 0.797, 3), (False, 0.794, 4),
-                 (False, 0.7935, 5), (False, 0.6, 6), (False, 0.6, 6), (False, 0.6, 6),
-                 (True, 0.6, 6)],
-            "early stopping with patience off by one (wait > patience)":
-                [(False, 1.0, 0), (False, 1.0, 0), (False, 0.8, 2), (False, 0.8, 2), (False, 0.8, 2), (False, 0.8, 2),
-                 (False, 0.6, 6), (False, 0.6, 6), (False, 0.6, 6), (False, 0.6, 6), (True, 0.6, 6)],
-            "early stopping whose counter is not reset by an improvement":
-                [(False, 1.0, 0), (False, 1.0, 0), (False, 0.8, 2), (False, 0.8, 2), (True, 0.8, 2)],
-            "early stopping that compares with the previous epoch instead of the best":
-                [(False, 1.0, 0), (False, 0.995, 1), (False, 0.8, 2), (False, 0.797, 3), (False, 0.794, 4),
-                 (True, 0.7935, 5)],
-            "early stopping with a 1-based best_epoch":
-                [(False, 1.0, 1), (False, 1.0, 1), (False, 0.8, 3), (False, 0.8, 3), (False, 0.8, 3), (True, 0.8, 3)],
-        },
-    },
-    {
-        "name": "patience 0: stop at the first epoch without improvement",
-        "patience": 0,
-        "min_delta": 0.0,
-        "losses": [2.0, 1.5, 1.2, 1.3, 1.0],
-        "expected": [(False, 2.0, 0), (False, 1.5, 1), (False, 1.2, 2), (True, 1.2, 2)],
-        "mistakes": {
-            "early stopping with a 1-based best_epoch":
-                [(False, 2.0, 1), (False, 1.5, 2), (False, 1.2, 3), (True, 1.2, 3)],
-        },
-    },
-    {
-        "name": "patience 4: a steady decrease never stops",
-        "patience": 4,
-        "min_delta": 0.0,
-        "losses": [1.0, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4],
-        "expected": [(False, 1.0, 0), (False, 0.9, 1), (False, 0.8, 2), (False, 0.7, 3), (False, 0.6, 4),
-                     (False, 0.5, 5), (False, 0.4, 6)],
-        "mistakes": {
-            "early stopping with a 1-based best_epoch":
-                [(False, 1.0, 1), (False, 0.9, 2), (False, 0.8, 3), (False, 0.7, 4), (False, 0.6, 5), (False, 0.5, 6),
-                 (False, 0.4, 7)],
-        },
-    },
-]
+# ----------------------------------------------------------------------------- the documented attributes
+# The docstrings name attributes beyond what update returns: EarlyStopping's best (None before the
+# first update), best_epoch and wait; ReduceLROnPlateau's lr, best (None before the first update) and
+# wait (Keras semantics: once lr sits at min_lr nothing is cut and wait keeps counting). They are read
+# before the first update and after every update, past the first stop.
+ATTRIBUTES = {"EarlyStopping": ("best", "best_epoch", "wait"), "ReduceLROnPlateau": ("lr", "best", "wait")}
 
-PLATEAU_CASES = [
-    {
-        "name": "lr 1, factor 0.5, patience 2, min_delta 0, min_lr 0.3: two cuts, then the floor",
-        "lr": 1.0,
-        "factor": 0.5,
-        "patience": 2,
-        "min_delta": 0.0,
-        "min_lr": 0.3,
-        "losses": [1.0, 0.9, 0.95, 0.95, 0.95, 0.95, 0.95, 0.95, 0.95, 0.95],
-        "expected": [(1.0, 1.0), (1.0, 0.9), (1.0, 0.9), (0.5, 0.9), (0.5, 0.9), (0.3, 0.9), (0.3, 0.9), (0.3, 0.9),
-                     (0.3, 0.9), (0.3, 0.9)],
-        "mistakes": {
-            "a plateau schedule without the min_lr floor":
-                [(1.0, 1.0), (1.0, 0.9), (1.0, 0.9), (0.5, 0.9), (0.5, 0.9), (0.25, 0.9), (0.25, 0.9), (0.125, 0.9),
-                 (0.125, 0.9), (0.0625, 0.9)],
-            "a plateau schedule that does not reset its counter after a cut":
-                [(1.0, 1.0), (1.0, 0.9), (1.0, 0.9), (0.5, 0.9), (0.3, 0.9), (0.3, 0.9), (0.3, 0.9), (0.3, 0.9),
-                 (0.3, 0.9), (0.3, 0.9)],
-            "a plateau schedule with patience off by one (wait > patience)":
-                [(1.0, 1.0), (1.0, 0.9), (1.0, 0.9), (1.0, 0.9), (0.5, 0.9), (0.5, 0.9), (0.5, 0.9), (0.3, 0.9),
-                 (0.3, 0.9), (0.3, 0.9)],
-        },
-    },
-    {
-        "name": "lr 1, factor 0.5, patience 2, min_delta 0.05, min_lr 0.2: gains below min_delta do not count",
-        "lr": 1.0,
-        "factor": 0.5,
-        "patience": 2,
-        "min_delta": 0.05,
-        "min_lr": 0.2,
-        "losses": [5.0, 4.9, 4.93, 4.8, 4.78, 4.85, 4.86, 4.87, 4.88, 4.89, 4.9, 4.91, 4.92, 4.93, 4.94],
-        "expected": [(1.0, 5.0), (1.0, 4.9), (1.0, 4.9), (1.0, 4.8), (1.0, 4.8), (0.5, 4.8), (0.5, 4.8), (0.25, 4.8),
-                     (0.25, 4.8), (0.2, 4.8), (0.2, 4.8), (0.2, 4.8), (0.2, 4.8), (0.2, 4.8),
-                     (0.2, 4.8)],
-        "mistakes": {
-            "a plateau schedule without the min_lr floor":
-                [(1.0, 5.0), (1.0, 4.9), (1.0, 4.9), (1.0, 4.8), (1.0, 4.8), (0.5, 4.8), (0.5, 4.8), (0.25, 4.8),
-                 (0.25, 4.8), (0.125, 4.8), (0.125, 4.8), (0.0625, 4.8), (0.0625, 4.8),
-                 (0.03125, 4.8), (0.03125, 4.8)],
-            "a plateau schedule that does not reset its counter after a cut":
-                [(1.0, 5.0), (1.0, 4.9), (1.0, 4.9), (1.0, 4.8), (1.0, 4.8), (0.5, 4.8), (0.25, 4.8), (0.2, 4.8),
-                 (0.2, 4.8), (0.2, 4.8), (0.2, 4.8), (0.2, 4.8), (0.2, 4.8), (0.2, 4.8), (0.2, 4.8)],
-            "a plateau schedule that counts improvements below min_delta":
-                [(1.0, 5.0), (1.0, 4.9), (1.0, 4.9), (1.0, 4.8), (1.0, 4.78), (1.0, 4.78), (0.5, 4.78), (0.5, 4.78),
-                 (0.25, 4.78), (0.25, 4.78), (0.2, 4.78), (0.2, 4.78), (0.2, 4.78), (0.2, 4.78),
-                 (0.2, 4.78)],
-            "a plateau schedule with patience off by one (wait > patience)":
-                [(1.0, 5.0), (1.0, 4.9), (1.0, 4.9), (1.0, 4.8), (1.0, 4.8), (1.0, 4.8), (0.5, 4.8), (0.5, 4.8),
-                 (0.5, 4.8), (0.25, 4.8), (0.25, 4.8), (0.25, 4.8), (0.2, 4.8), (0.2, 4.8),
-                 (0.2, 4.8)],
-            "a plateau schedule with a relative min_delta (best * (1 - min_delta))":
-                [(1.0, 5.0), (1.0, 5.0), (0.5, 5.0), (0.5, 5.0), (0.25, 5.0), (0.25, 5.0), (0.2, 5.0), (0.2, 5.0),
-                 (0.2, 5.0), (0.2, 5.0), (0.2, 5.0), (0.2, 5.0), (0.2, 5.0), (0.2, 5.0), (0.2, 5.0)],
-        },
-    },
-    {
-        "name": "lr 0.01, factor 0.2, patience 0: a cut at every epoch without improvement",
-        "lr": 0.01,
-        "factor": 0.2,
-        "patience": 0,
-        "min_delta": 0.0,
-        "min_lr": 0.0,
-        "losses": [1.0, 1.0, 0.9, 0.95, 0.85, 0.85],
-        "expected": [(0.01, 1.0), (0.002, 1.0), (0.002, 0.9), (0.0004, 0.9), (0.0004, 0.85), (8e-05, 0.85)],
-        "mistakes": {
-        },
-    },
-]
 
+def attribute_trace(cls, name, args, kwargs, losses):
+    """[{attribute: value}]: the documented attributes before any update, then after each update."""
+    def read(obj):
+        values = {}
+        for attr in ATTRIBUTES[name]:
+            try:
+                values[attr] = getattr(obj, attr)
+            except AttributeError:
+                values[attr] = "<missing>"
+        return values
+
+    obj = _call(name, cls, *args, **kwargs)
+    trace = [read(obj)]
+    for value in losses:
+        _call(f"{name}.update", obj.update, value)
+        trace.append(read(obj))
+    return trace
+
+
+def compare_attributes(cls, name, args, kwargs, losses, expected, mistakes, label=""):
+    """Raise CheckFailure at the first point where the learner's attributes differ from ``expected``.
+
+    expected: attribute_trace of a correct class; mistakes: dict description -> attribute_trace of
+    that known wrong class (a failure names the first one the learner's trace matches).
+    """
+    call = ", ".join([*map(repr, args), *(f"{k}={v!r}" for k, v in kwargs.items())])
+    header = f"{label}{name}({call}), val_loss {list(losses)}"
+    try:
+        got = attribute_trace(cls, name, args, kwargs, losses)
+    except CheckFailure:
+        raise
+    except Exception as err:  # noqa: BLE001 - the learner's code may raise anything
+        raise CheckFailure(f"{header}: raised {type(err).__name__}: {err}") from None
+    for i, (got_values, want) in enumerate(zip(got, expected)):
+        reason = mismatch(got_values, want, where="attributes")
+        if reason is None:
+            continue
+        what = "before the first update" if i == 0 else f"after update {i - 1} (val_loss {losses[i - 1]:g})"
+        lines = [f"{header}: {what}: {reason}", f"  expected: {describe(want)}", f"  got:      {describe(got_values)}"]
+        named = [n for n, trace in (mistakes or {}).items() if trace is not None and agree(trace, got)]
+        if named:
+            lines.append(f"  Your class behaves like {named[0]}.")
+        raise CheckFailure("\n".join(lines))
+
+
+# ----------------------------------------------------------------------------- stored cases
+# Built by `python -m autograder.build_checks` from the reference and the catalogued mistakes:
+# per class, the decision traces ("traces": early stopping's (stop, best, best_epoch) per update
+# until the first stop, the plateau's (lr, best) per update) and the attribute traces
+# ("attributes"), each with the traces of the known mistakes that differ.
+CHAPTER = "04_learning_rate_schedules"
+
+
+def stored_cases(name, kind="traces"):
+    """The stored visible cases of class ``name`` ("EarlyStopping" or "ReduceLROnPlateau")."""
+    return stored(CHAPTER)[name][kind]
+
+
+def __getattr__(name):
+    former = {"EARLY_STOPPING_CASES": "EarlyStopping", "PLATEAU_CASES": "ReduceLROnPlateau"}
+    if name in former:  # the stored decision traces under their former names
+        return stored_cases(former[name])
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _check_attributes(cls, name):
+    for case in stored_cases(name, "attributes"):
+        compare_attributes(cls, name, case["args"], case["kwargs"], case["losses"], case["expected"],
+                           case["mistakes"])
+    return len(stored_cases(name, "attributes"))
 
 
 def _check_early_stopping(cls):
     count = 0
-    for case in EARLY_STOPPING_CASES:
+    for case in stored_cases("EarlyStopping"):
         header = (f"EarlyStopping, case '{case['name']}' "
                   f"(EarlyStopping(patience={case['patience']}, min_delta={case['min_delta']}))")
         got = early_stopping_trace(cls, case["patience"], case["min_delta"], case["losses"])
@@ -324,12 +249,12 @@ def _check_early_stopping(cls):
     ]:
         _expect_value_error(what, make)
         count += 1
-    return count
+    return count + _check_attributes(cls, "EarlyStopping")
 
 
 def _check_plateau(cls):
     count = 0
-    for case in PLATEAU_CASES:
+    for case in stored_cases("ReduceLROnPlateau"):
         header = (f"ReduceLROnPlateau, case '{case['name']}' (ReduceLROnPlateau({case['lr']}, factor={case['factor']}, "
                   f"patience={case['patience']}, min_delta={case['min_delta']}, min_lr={case['min_lr']}))")
         got = plateau_trace(cls, case["lr"], case["factor"], case["patience"], case["min_delta"], case["min_lr"],
@@ -343,7 +268,7 @@ def _check_plateau(cls):
     ]:
         _expect_value_error(what, make)
         count += 1
-    return count
+    return count + _check_attributes(cls, "ReduceLROnPlateau")
 
 
 PROPERTY_CHECKS = {"EarlyStopping": _check_early_stopping, "ReduceLROnPlateau": _check_plateau}
