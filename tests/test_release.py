@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from autograder import release
+from autograder.notebook_cells import STUB, grade_id, is_solution_cell, source as cell_source
 
 ROOT = Path(__file__).resolve().parent.parent
 COURSE_NOTEBOOKS = sorted((ROOT / "course").rglob("*.ipynb"))
@@ -83,10 +84,9 @@ def test_student_stubs_keep_the_signature_and_raise_not_implemented():
     for chapter in CHAPTERS:
         path = ROOT / "course" / chapter / f"{chapter}.ipynb"
         for cell in _cells(path):
-            meta = cell.get("metadata", {}).get("nbgrader", {})
-            if meta.get("solution") and cell["cell_type"] == "code":
-                source = "".join(cell["source"])
-                assert "raise NotImplementedError()" in source, f"{chapter}/{meta['grade_id']}: no stub"
+            if is_solution_cell(cell) and cell["cell_type"] == "code":
+                source = cell_source(cell)
+                assert STUB in source, f"{chapter}/{grade_id(cell)}: no stub"
                 ast.parse(source)
 
 
@@ -109,7 +109,7 @@ def _graded_parameters():
     found = {}
     for path in SOURCE_NOTEBOOKS:
         for cell in _cells(path):
-            if cell["cell_type"] == "code" and cell.get("metadata", {}).get("nbgrader", {}).get("solution"):
+            if cell["cell_type"] == "code" and is_solution_cell(cell):
                 for node in ast.parse("".join(cell["source"])).body:
                     if isinstance(node, ast.FunctionDef):
                         found.setdefault(node.name, [a.arg for a in node.args.args])
@@ -127,7 +127,7 @@ def _read_only_functions(path):
         if cell["cell_type"] != "code":
             continue
         source = "".join(cell["source"])
-        solution = cell.get("metadata", {}).get("nbgrader", {}).get("solution")
+        solution = is_solution_cell(cell)
         for node in ast.parse(source).body:
             imported = isinstance(node, (ast.Import, ast.ImportFrom))
             if imported and any(s in ast.get_source_segment(source, node) for s in _SKIPPED_IMPORTS):
