@@ -6,19 +6,13 @@ import numpy as np
 def numerical_gradient(f, x, h=1e-6):
     """Centred differences of scalar ``f`` at ``x`` (any shape); x is left unchanged.
 
-    Independent of the course's own implementations, so it can check them.
+    The one numerical gradient of the tests: chapter 02's reference ``numerical_gradient``
+    with a finer default step. tests/reference/test_gradient_descent.py checks that
+    reference against analytic gradients, independently of it.
     """
-    x = np.array(x, dtype=np.float64)
-    grad = np.zeros_like(x)
-    for i in np.ndindex(x.shape):
-        old = x[i]
-        x[i] = old + h
-        up = f(x)
-        x[i] = old - h
-        down = f(x)
-        x[i] = old
-        grad[i] = (up - down) / (2 * h)
-    return grad
+    from autograder.chapters.ch02_gradient_descent.reference import numerical_gradient as centred
+
+    return centred(f, x, h)
 
 
 def gpu_available():

@@ -198,34 +198,37 @@ def _sgd_design_matrix(X, y, lr, batch_size, epochs, rng):
     return theta[:-1], theta[-1], np.array(losses)
 
 
-def _sgd_mean_of_sample_gradients(X, y, lr, batch_size, epochs, rng):
-    """Correct: the batch gradient as the mean of per-sample gradients, batches from rng.shuffle."""
+def _sgd_loop(X, y, lr, batch_size, epochs, rng, batches, batch_grad):
+    """An SGD loop over batches(n, batch_size, rng) with batch_grad(X_batch, y_batch, w, b) -> (dw, db)."""
     if not isinstance(rng, np.random.Generator) or batch_size < 1 or epochs < 1:
         raise ValueError("bad input")
     X, y = np.asarray(X, dtype=float), np.asarray(y, dtype=float)
     w, b, losses = np.zeros(X.shape[1]), 0.0, np.empty(epochs)
     for e in range(epochs):
-        for idx in _mb_shuffle(len(y), batch_size, rng):
-            grads = [linear_regression_grad(X[i:i + 1], y[i:i + 1], w, b) for i in idx]
-            w = w - lr * np.mean([g[0] for g in grads], axis=0)
-            b = b - lr * np.mean([g[1] for g in grads])
+        for idx in batches(len(y), batch_size, rng):
+            dw, db = batch_grad(X[idx], y[idx], w, b)
+            w, b = w - lr * dw, b - lr * db
         losses[e] = linear_regression_loss(X, y, w, b)
     return w, b, losses
+
+
+def _mean_of_sample_gradients(Xb, yb, w, b):
+    grads = [linear_regression_grad(Xb[i:i + 1], yb[i:i + 1], w, b) for i in range(len(yb))]
+    return np.mean([g[0] for g in grads], axis=0), np.mean([g[1] for g in grads])
+
+
+def _sgd_mean_of_sample_gradients(X, y, lr, batch_size, epochs, rng):
+    """Correct: the batch gradient as the mean of per-sample gradients, batches from rng.shuffle."""
+    return _sgd_loop(X, y, lr, batch_size, epochs, rng, _mb_shuffle, _mean_of_sample_gradients)
+
+
+def _batches_with_replacement(n, batch_size, rng):
+    return [rng.integers(0, n, size=min(batch_size, n)) for _ in range(-(-n // batch_size))]
 
 
 def _sgd_with_replacement(X, y, lr, batch_size, epochs, rng):
     """Wrong: batches drawn with replacement."""
-    if not isinstance(rng, np.random.Generator) or batch_size < 1 or epochs < 1:
-        raise ValueError("bad input")
-    X, y = np.asarray(X, dtype=float), np.asarray(y, dtype=float)
-    w, b, losses = np.zeros(X.shape[1]), 0.0, np.empty(epochs)
-    for e in range(epochs):
-        for _ in range(-(-len(y) // batch_size)):
-            idx = rng.integers(0, len(y), size=min(batch_size, len(y)))
-            dw, db = linear_regression_grad(X[idx], y[idx], w, b)
-            w, b = w - lr * dw, b - lr * db
-        losses[e] = linear_regression_loss(X, y, w, b)
-    return w, b, losses
+    return _sgd_loop(X, y, lr, batch_size, epochs, rng, _batches_with_replacement, linear_regression_grad)
 
 
 @pytest.mark.parametrize("impl", [_sgd_design_matrix, _sgd_mean_of_sample_gradients])

@@ -1,6 +1,7 @@
 """Plausible wrong versions of the chapter 02 (gradient descent) graded functions.
 
-``MISTAKES[function_name][description]`` is a function with the reference signature;
+``MISTAKES[function_name][description]`` is a function with the reference signature,
+a small change of the reference (an argument of its private seam, or its output);
 each description completes the sentence "your output matches ...". Every mistake
 gives a different output from the reference on generic inputs (a test checks this).
 None of them modifies its inputs.
@@ -11,6 +12,8 @@ from __future__ import annotations
 import numpy as np
 
 from autograder.chapters.ch02_gradient_descent.reference import (
+    _descent_path,
+    _difference_quotients,
     linear_regression_grad,
     linear_regression_loss,
     minibatch_indices,
@@ -20,42 +23,17 @@ from autograder.chapters.ch02_gradient_descent.reference import (
 
 # ------------------------------------------------------------------ numerical_gradient
 def _numgrad_one_sided(f, x, h=1e-5):
-    xp = np.array(x, dtype=np.float64)
-    grad = np.zeros_like(xp)
-    f0 = f(xp.copy())
-    for idx in np.ndindex(xp.shape):
-        old = xp[idx]
-        xp[idx] = old + h
-        grad[idx] = (f(xp) - f0) / h
-        xp[idx] = old
-    return grad
+    return _difference_quotients(f, x, h, back=0.0)
 
 
 def _numgrad_divided_by_h(f, x, h=1e-5):
-    xp = np.array(x, dtype=np.float64)
-    grad = np.zeros_like(xp)
-    for idx in np.ndindex(xp.shape):
-        old = xp[idx]
-        xp[idx] = old + h
-        fp = f(xp)
-        xp[idx] = old - h
-        fm = f(xp)
-        xp[idx] = old
-        grad[idx] = (fp - fm) / h
-    return grad
+    return _difference_quotients(f, x, h, span=1.0)
 
 
 def _numgrad_minus_from_plus(f, x, h=1e-5):
-    # x[i] += h; f(x); x[i] -= h; f(x): the second point is x itself, not x - h.
-    xp = np.array(x, dtype=np.float64)
-    grad = np.zeros_like(xp)
-    for idx in np.ndindex(xp.shape):
-        xp[idx] += h
-        fp = f(xp)
-        xp[idx] -= h
-        fm = f(xp)
-        grad[idx] = (fp - fm) / (2 * h)
-    return grad
+    # x[i] += h; f(x); x[i] -= h; f(x): the second point is x itself, not x - h,
+    # yet the difference is divided by 2h.
+    return _difference_quotients(f, x, h, back=0.0, span=2.0)
 
 
 def _numgrad_all_at_once(f, x, h=1e-5):
@@ -126,41 +104,22 @@ def _grad_wrong_sign(X, y, w, b):
 
 # ------------------------------------------------------------------ gradient_descent
 def _gd_without_w0(grad_fn, w0, lr, n_steps):
-    w = np.array(w0, dtype=np.float64)
-    rows = []
-    for _ in range(n_steps):
-        w = w - lr * np.asarray(grad_fn(w.copy()))
-        rows.append(w)
-    return np.array(rows)
+    return _descent_path(grad_fn, w0, lr, n_steps)[1:]
 
 
 def _gd_ascent(grad_fn, w0, lr, n_steps):
-    w = np.array(w0, dtype=np.float64)
-    rows = [w]
-    for _ in range(n_steps):
-        w = w + lr * np.asarray(grad_fn(w.copy()))
-        rows.append(w)
-    return np.array(rows)
+    return _descent_path(grad_fn, w0, lr, n_steps, sign=1.0)
 
 
 def _gd_gradient_at_w0(grad_fn, w0, lr, n_steps):
-    w = np.array(w0, dtype=np.float64)
-    g = np.asarray(grad_fn(w.copy()), dtype=np.float64)
-    rows = [w]
-    for _ in range(n_steps):
-        w = w - lr * g
-        rows.append(w)
-    return np.array(rows)
+    return _descent_path(grad_fn, w0, lr, n_steps, gradient_once=True)
 
 
 def _gd_aliased_history(grad_fn, w0, lr, n_steps):
-    # history.append(w) followed by an in-place w -= ...: every row is the same array.
-    w = np.array(w0, dtype=np.float64)
-    rows = [w]
-    for _ in range(n_steps):
-        w -= lr * np.asarray(grad_fn(w.copy()))
-        rows.append(w)
-    return np.array(rows)
+    # history.append(w) followed by an in-place w -= ...: every row is the same array,
+    # the final iterate.
+    path = _descent_path(grad_fn, w0, lr, n_steps)
+    return np.repeat(path[-1:], len(path), axis=0)
 
 
 # ------------------------------------------------------------------ minibatch_indices

@@ -76,13 +76,26 @@ def numerical_gradient(f, x, h=1e-5):
     if not callable(f):
         raise ValueError("f must be callable")
     h = real(h, "h", minimum=0.0, strict=True)
-    xp = as_float_array(x, "x").copy()
+    return _difference_quotients(f, as_float_array(x, "x"), h)
+
+
+def _difference_quotients(f, x, h, *, back=1.0, span=None):
+    """The loop of :func:`numerical_gradient` on checked arguments, with the seams its
+    named mistakes change (they call it unchecked, as a learner's loop would run).
+
+    For every entry i of x:  grad[i] = (f(x + h e_i) - f(x - back h e_i)) / (span h),
+    where span (the distance between the two points, in steps of h) defaults to
+    1 + back. back = 1 is the centred difference, back = 0 the one-sided one.
+    f is called with a private float64 copy of x.
+    """
+    span = 1.0 + back if span is None else span
+    xp = np.array(x, dtype=np.float64)
     grad = np.zeros_like(xp)
     for idx in np.ndindex(xp.shape):
         old = xp[idx]
         xp[idx] = old + h
         f_plus = f(xp)
-        xp[idx] = old - h
+        xp[idx] = old - back * h
         f_minus = f(xp)
         xp[idx] = old
         if np.ndim(f_plus) != 0 or np.ndim(f_minus) != 0:
@@ -90,7 +103,7 @@ def numerical_gradient(f, x, h=1e-5):
                 "f must return a scalar, got an array of shape "
                 f"{np.shape(f_plus)}"
             )
-        grad[idx] = (float(f_plus) - float(f_minus)) / (2.0 * h)
+        grad[idx] = (float(f_plus) - float(f_minus)) / (span * h)
     return grad
 
 
@@ -140,16 +153,26 @@ def gradient_descent(grad_fn, w0, lr, n_steps):
     w0 = as_float_array(w0, "w0")
     lr = real(lr, "lr", minimum=0.0)
     n_steps = _check_int(n_steps, "n_steps", 0)
-    history = np.empty((n_steps + 1,) + w0.shape, dtype=np.float64)
-    history[0] = w0
+    return _descent_path(grad_fn, w0, lr, n_steps)
+
+
+def _descent_path(grad_fn, w0, lr, n_steps, *, sign=-1.0, gradient_once=False):
+    """The loop of :func:`gradient_descent` on checked arguments, with the seams its named
+    mistakes change (they call it unchecked, as a learner's loop would run).
+
+    Row 0 is w0 and row k + 1 is  w_k + sign lr g  with g = grad_fn(w_k) (sign = -1:
+    descent), or g = grad_fn(w0) at every step when gradient_once is true.
+    """
+    rows = [np.array(w0, dtype=np.float64)]
     for k in range(n_steps):
-        g = as_float_array(grad_fn(history[k].copy()), "grad_fn(w)")
-        if g.shape != w0.shape:
+        if k == 0 or not gradient_once:
+            g = as_float_array(grad_fn(rows[k].copy()), "grad_fn(w)")
+        if g.shape != rows[0].shape:
             raise ValueError(
-                f"grad_fn returned shape {g.shape}, expected w0's shape {w0.shape}"
+                f"grad_fn returned shape {g.shape}, expected w0's shape {rows[0].shape}"
             )
-        history[k + 1] = history[k] - lr * g
-    return history
+        rows.append(rows[k] + (sign * lr) * g)
+    return np.array(rows)
 
 
 def minibatch_indices(n, batch_size, rng):
