@@ -11,6 +11,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from autograder.chapters.ch03_optimizers.reference import (
+    _decayed_sum,
+    _heavy_ball_direction,
+    _momentum_family,
+    _nesterov_direction,
+)
+
 
 def _f(*arrays):
     return [np.asarray(a, dtype=np.float64) for a in arrays]
@@ -27,60 +34,27 @@ def _sgd_no_lr(w, g, lr):
     return w - g
 
 
-# ------------------------------------------------------------------ momentum_step
-def _mom_lr_twice(w, g, velocity, lr, beta=0.9):
-    w, g, velocity = _f(w, g, velocity)
-    v = beta * velocity + lr * g
-    return w - lr * v, v
+# ------------------------------------------------------------------ momentum_step, nesterov_step
+def _momentum_variant(direction, new_velocity=_decayed_sum, lr_on_gradient=False):
+    """A wrong momentum or Nesterov step: the reference update with one hook changed
+    (direction, new_velocity: as in the reference's ``_momentum_family``; lr_on_gradient:
+    the gradient multiplied by lr before it enters the update)."""
+    def step(w, g, velocity, lr, beta=0.9):
+        g = np.asarray(g, dtype=np.float64)
+        return _momentum_family(w, lr * g if lr_on_gradient else g, velocity, lr, beta, direction, new_velocity)
+    return step
 
 
-def _mom_old_velocity(w, g, velocity, lr, beta=0.9):
-    w, g, velocity = _f(w, g, velocity)
-    v = beta * velocity + g
-    return w - lr * velocity, v
-
-
-def _mom_not_decayed(w, g, velocity, lr, beta=0.9):
-    w, g, velocity = _f(w, g, velocity)
-    v = velocity + g
-    return w - lr * v, v
-
-
-def _mom_beta_on_gradient(w, g, velocity, lr, beta=0.9):
-    w, g, velocity = _f(w, g, velocity)
-    v = velocity + beta * g
-    return w - lr * v, v
-
-
-def _mom_ema(w, g, velocity, lr, beta=0.9):
-    w, g, velocity = _f(w, g, velocity)
-    v = beta * velocity + (1 - beta) * g
-    return w - lr * v, v
-
-
-# ------------------------------------------------------------------ nesterov_step
-def _nag_plain_momentum(w, g, velocity, lr, beta=0.9):
-    w, g, velocity = _f(w, g, velocity)
-    v = beta * velocity + g
-    return w - lr * v, v
-
-
-def _nag_old_velocity(w, g, velocity, lr, beta=0.9):
-    w, g, velocity = _f(w, g, velocity)
-    v = beta * velocity + g
-    return w - lr * (g + beta * velocity), v
-
-
-def _nag_no_gradient(w, g, velocity, lr, beta=0.9):
-    w, g, velocity = _f(w, g, velocity)
-    v = beta * velocity + g
-    return w - lr * beta * v, v
-
-
-def _nag_lr_twice(w, g, velocity, lr, beta=0.9):
-    w, g, velocity = _f(w, g, velocity)
-    v = beta * velocity + lr * g
-    return w - lr * (lr * g + beta * v), v
+_mom_lr_twice = _momentum_variant(_heavy_ball_direction, lr_on_gradient=True)
+_mom_old_velocity = _momentum_variant(lambda g, velocity, velocity_new, beta: velocity)
+_mom_not_decayed = _momentum_variant(_heavy_ball_direction, lambda velocity, g, beta: velocity + g)
+_mom_beta_on_gradient = _momentum_variant(_heavy_ball_direction, lambda velocity, g, beta: velocity + beta * g)
+_mom_ema = _momentum_variant(_heavy_ball_direction,
+                             lambda velocity, g, beta: beta * velocity + (1 - beta) * g)
+_nag_plain_momentum = _momentum_variant(_heavy_ball_direction)
+_nag_old_velocity = _momentum_variant(lambda g, velocity, velocity_new, beta: g + beta * velocity)
+_nag_no_gradient = _momentum_variant(lambda g, velocity, velocity_new, beta: beta * velocity_new)
+_nag_lr_twice = _momentum_variant(_nesterov_direction, lr_on_gradient=True)
 
 
 # ------------------------------------------------------------------ adagrad_step

@@ -94,6 +94,32 @@ def _step_count(t):
     return int(t)
 
 
+def _decayed_sum(velocity, g, beta):
+    return beta * velocity + g
+
+
+def _heavy_ball_direction(g, velocity, velocity_new, beta):
+    return velocity_new
+
+
+def _nesterov_direction(g, velocity, velocity_new, beta):
+    return g + beta * velocity_new
+
+
+def _momentum_family(w, g, velocity, lr, beta, direction, new_velocity=_decayed_sum):
+    """The update of :func:`momentum_step` and :func:`nesterov_step` on checked arguments,
+    with the seams their named mistakes change (they call it unchecked):
+
+        velocity_new = new_velocity(velocity, g, beta)      (default beta velocity + g)
+        w_new        = w - lr direction(g, velocity, velocity_new, beta)
+
+    Returns (w_new, velocity_new).
+    """
+    w, g, velocity = (np.asarray(a, dtype=np.float64) for a in (w, g, velocity))
+    velocity_new = new_velocity(velocity, g, beta)
+    return w - lr * direction(g, velocity, velocity_new, beta), velocity_new
+
+
 # --------------------------------------------------------------------------- steps
 def sgd_step(w, g, lr):
     """One plain (stochastic) gradient-descent step.
@@ -115,8 +141,7 @@ def momentum_step(w, g, velocity, lr, beta=0.9):
     """
     w, g, velocity = _arrays(w, g, velocity=velocity)
     lr, beta = _lr(lr), _beta(beta, "beta")
-    velocity_new = beta * velocity + g
-    return w - lr * velocity_new, velocity_new
+    return _momentum_family(w, g, velocity, lr, beta, _heavy_ball_direction)
 
 
 def keras_momentum_step(w, g, velocity, lr, beta):
@@ -145,8 +170,7 @@ def nesterov_step(w, g, velocity, lr, beta=0.9):
     """
     w, g, velocity = _arrays(w, g, velocity=velocity)
     lr, beta = _lr(lr), _beta(beta, "beta")
-    velocity_new = beta * velocity + g
-    return w - lr * (g + beta * velocity_new), velocity_new
+    return _momentum_family(w, g, velocity, lr, beta, _nesterov_direction)
 
 
 def adagrad_step(w, g, accum, lr, eps=1e-7):
