@@ -108,36 +108,20 @@ def _ln_bwd_batch_sums(dout, cache):
 
 # --------------------------------------------------------------------------- dropout
 
-def _dropout(x, rate, training, rng, *, scale=True, keep_prob=None, multiply=False, always=False):
-    x = _f(x)
-    if not training and not always:
-        return x.copy(), None
-    p_keep = 1.0 - rate if keep_prob is None else keep_prob
-    keep = rng.random(x.shape) < p_keep
-    if not scale:
-        factor = 1.0
-    elif multiply:
-        factor = 1.0 - rate
-    else:
-        factor = 1.0 / p_keep
-    mask = np.where(keep, factor, 0.0)
-    return x * mask, mask
+def _dropout_variant(step, replacement):
+    """The reference dropout_forward with decision ``step`` (a method of R._Dropout) replaced."""
+    variant = type(f"_Dropout{step}", (R._Dropout,), {step: replacement})()
+
+    def dropout_forward(x, rate, training, rng):
+        return R._dropout_forward(x, rate, training, rng, variant)
+
+    return dropout_forward
 
 
-def _dropout_no_scale(x, rate, training, rng):
-    return _dropout(x, rate, training, rng, scale=False)
-
-
-def _dropout_rate_is_keep(x, rate, training, rng):
-    return _dropout(x, rate, training, rng, keep_prob=rate)
-
-
-def _dropout_multiply(x, rate, training, rng):
-    return _dropout(x, rate, training, rng, multiply=True)
-
-
-def _dropout_at_inference(x, rate, training, rng):
-    return _dropout(x, rate, training, rng, always=True)
+_dropout_no_scale = _dropout_variant("survivor_scale", lambda self, rate: 1.0)
+_dropout_rate_is_keep = _dropout_variant("drop_probability", lambda self, rate: 1.0 - rate)
+_dropout_multiply = _dropout_variant("survivor_scale", lambda self, rate: 1.0 - rate)
+_dropout_at_inference = _dropout_variant("active", lambda self, training: True)
 
 
 def _dropout_no_copy(x, rate, training, rng):
