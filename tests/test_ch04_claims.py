@@ -168,13 +168,10 @@ def test_stored_plateau_traces_match_the_reference_and_mistakes(case):
 
 def test_visible_class_checks_name_every_catalogued_mistake():
     """Each wrong class fails a visible check whose message names it."""
-    from autograder.chapters.ch04_learning_rate_schedules.mistakes import ATTRIBUTE_ONLY
     from dlcourse.checks import CheckFailure, check
 
     for name in ("EarlyStopping", "ReduceLROnPlateau"):
         for mistake, wrong in MISTAKES[name].items():
-            if mistake in ATTRIBUTE_ONLY:  # named by the hidden attribute trace (tests/reference/test_schedules.py)
-                continue
             with pytest.raises(CheckFailure, match="behaves like") as info:
                 check(wrong, name)
             assert mistake in str(info.value), f"{name}: {mistake} not named:\n{info.value}"
