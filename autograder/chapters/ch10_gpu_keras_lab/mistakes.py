@@ -9,12 +9,9 @@ by the checks too, but is not listed here: on a GPU machine it is the right answ
 
 from __future__ import annotations
 
-import time
-
 import keras
-import numpy as np
 
-from autograder.chapters.ch10_gpu_keras_lab.reference import _batches_forever, build_cnn, make_dataset
+from autograder.chapters.ch10_gpu_keras_lab.reference import _throughput, build_cnn, make_dataset
 from dlcourse.checks.properties.gpu_lab import MISTAKE
 from dlcourse.validate import whole_number
 
@@ -77,25 +74,11 @@ def _pure_float16():
 
 # ------------------------------------------------------------------ measure_throughput
 def _throughput_per_batch(model, data, steps):
-    steps = whole_number(steps, "steps")
-    batches = _batches_forever(data)
-    model.train_on_batch(*next(batches))
-    start = time.perf_counter()
-    for _ in range(steps):
-        model.train_on_batch(*next(batches))
-    return steps / (time.perf_counter() - start)
+    return _throughput(model, data, steps, per_example=False)
 
 
 def _throughput_with_warmup(model, data, steps):
-    steps = whole_number(steps, "steps")
-    batches = _batches_forever(data)
-    examples = 0
-    start = time.perf_counter()
-    for _ in range(steps):
-        x, y = next(batches)
-        model.train_on_batch(x, y)
-        examples += int(np.shape(x)[0])
-    return examples / (time.perf_counter() - start)
+    return _throughput(model, data, steps, warm_up=False)
 
 
 MISTAKES = {

@@ -100,14 +100,21 @@ def _batches_forever(data):
 
 def measure_throughput(model, data, steps):
     """Training examples per second of the compiled ``model`` on ``data``, over ``steps`` steps."""
+    return _throughput(model, data, steps)
+
+
+def _throughput(model, data, steps, *, warm_up=True, per_example=True):
+    """The body of :func:`measure_throughput`, with the seams its named mistakes change:
+    warm_up (one untimed step first) and per_example (count examples, not batches)."""
     steps = whole_number(steps, "steps")
     batches = _batches_forever(data)
-    x, y = next(batches)
-    model.train_on_batch(x, y)  # warm-up: tracing / XLA compilation, not timed
-    examples = 0
+    if warm_up:
+        x, y = next(batches)
+        model.train_on_batch(x, y)  # warm-up: tracing / XLA compilation, not timed
+    counted = 0
     start = time.perf_counter()
     for _ in range(steps):
         x, y = next(batches)
         model.train_on_batch(x, y)
-        examples += int(np.shape(x)[0])
-    return examples / (time.perf_counter() - start)
+        counted += int(np.shape(x)[0]) if per_example else 1
+    return counted / (time.perf_counter() - start)
