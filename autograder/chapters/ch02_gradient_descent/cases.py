@@ -29,6 +29,9 @@ from dlcourse.checks.functions import (
     sum_of_cubes,
 )
 from dlcourse.checks.properties.gradient_descent import (
+    FULL_BATCH_RUN,
+    X_A,
+    Y_A,
     check_epoch_structure,
     check_minibatch_indices,
     check_sgd_linear_regression,
@@ -306,3 +309,10 @@ HIDDEN_CUSTOM = {
     "minibatch_indices": _hidden_minibatch_indices,
     "sgd_linear_regression": _hidden_sgd_linear_regression,
 }
+
+
+def stored_numbers():
+    """The visible sgd_linear_regression check's numbers, from the reference (written by build_checks)."""
+    w, b, losses = sgd_linear_regression(X=X_A, y=Y_A, **FULL_BATCH_RUN, rng=np.random.default_rng(0))
+    return {"sgd_linear_regression": {"full_batch": {"w": w, "b": b, "losses": losses},
+                                      "zero_model_loss": linear_regression_loss(X_A, Y_A, np.zeros(2), 0.0)}}

@@ -10,6 +10,7 @@ result does not depend on the shuffle (a full batch, a zero learning rate).
 import numpy as np
 
 from dlcourse.checks.compare import agree, describe
+from dlcourse.checks.properties import stored
 from dlcourse.checks.runner import CheckFailure, call_learner
 
 # ----------------------------------------------------------------------------- minibatch_indices
@@ -112,13 +113,15 @@ SGD = "sgd_linear_regression"
 X_A = np.array([[0.5, 1.0], [1.5, -0.5], [-1.0, 2.0], [2.0, 0.0], [0.0, -1.5], [1.0, 1.0]])
 Y_A = np.array([2.0, 1.0, 4.5, 2.5, -1.0, 3.5])
 # Full-batch gradient descent on (X_A, Y_A), lr = 0.1, 5 epochs (batch_size = 6): every epoch is one
-# step on all the data, so the result does not depend on the shuffle.
-FULL_BATCH_W = np.array([0.45204721169302986, 1.379316219698431])
-FULL_BATCH_B = 1.0573995286779836
-FULL_BATCH_LOSSES = np.array([3.4188657407407406, 1.6650850871270573, 0.8949505197119834, 0.5529234368186592,
-                              0.3992643841719364])
-# mean(Y_A ** 2): the loss of w = 0, b = 0.
-ZERO_MODEL_LOSS = 7.458333333333333
+# step on all the data, so the result does not depend on the shuffle. Its (w, b, losses) and the loss of
+# w = 0, b = 0 are stored by `python -m autograder.build_checks` from the reference (stored_numbers()).
+FULL_BATCH_RUN = {"lr": 0.1, "batch_size": 6, "epochs": 5}
+CHAPTER = "02_gradient_descent"
+
+
+def stored_numbers():
+    """{"full_batch": {"w", "b", "losses"}, "zero_model_loss"}: the stored numbers of these checks."""
+    return stored(CHAPTER)["sgd_linear_regression"]
 # Exactly linear data: y = 1.5 x1 - 2 x2 + 0.5 for every sample, so every mini-batch gradient
 # vanishes at the solution and SGD with a constant learning rate converges to it exactly.
 X_B = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0], [-1.0, 0.5], [0.5, -1.0], [2.0, 1.0], [-0.5, -0.5], [0.0, 2.0]])
@@ -159,21 +162,24 @@ def _fail(case, what, expected, got, mistake=None):
 def check_sgd_linear_regression(fn):
     """Visible property checks of ``sgd_linear_regression``; returns the number of checks run."""
     count = 0
+    numbers = stored_numbers()
+    full, zero_loss = numbers["full_batch"], numbers["zero_model_loss"]
+    expected_losses = full["losses"]
     case = "batch_size = n is full-batch gradient descent (lr 0.1, 5 epochs)"
-    w, b, losses = run_sgd(fn, case, X=X_A, y=Y_A, lr=0.1, batch_size=6, epochs=5, rng=np.random.default_rng(0))
-    if not agree(losses, FULL_BATCH_LOSSES) and agree(losses[1:], FULL_BATCH_LOSSES[:-1]) \
-            and agree(losses[0], ZERO_MODEL_LOSS):
-        _fail(case, "losses differ", FULL_BATCH_LOSSES, losses,
+    w, b, losses = run_sgd(fn, case, X=X_A, y=Y_A, **FULL_BATCH_RUN, rng=np.random.default_rng(0))
+    if not agree(losses, expected_losses) and agree(losses[1:], expected_losses[:-1]) \
+            and agree(losses[0], zero_loss):
+        _fail(case, "losses differ", expected_losses, losses,
               "the loss recorded before each epoch instead of after")
-    if not agree((w, b, losses), (FULL_BATCH_W, FULL_BATCH_B, FULL_BATCH_LOSSES)):
+    if not agree((w, b, losses), (full["w"], full["b"], expected_losses)):
         _fail(case, "(w, b, losses) differ from 5 steps of gradient descent",
-              (FULL_BATCH_W, FULL_BATCH_B, FULL_BATCH_LOSSES), (w, b, losses))
+              (full["w"], full["b"], expected_losses), (w, b, losses))
     count += 1
 
     case = "lr = 0: nothing moves, and the loss is the full-data loss of w = 0, b = 0"
     w, b, losses = run_sgd(fn, case, X=X_A, y=Y_A, lr=0.0, batch_size=4, epochs=3, rng=np.random.default_rng(1))
-    if not agree(losses, np.full(3, ZERO_MODEL_LOSS)):
-        _fail(case, "losses differ", np.full(3, ZERO_MODEL_LOSS), losses,
+    if not agree(losses, np.full(3, zero_loss)):
+        _fail(case, "losses differ", np.full(3, zero_loss), losses,
               "the last mini-batch's loss recorded instead of the full-data loss")
     if not agree((w, b), (np.zeros(2), 0.0)):
         _fail(case, "w and b must stay at 0 when lr = 0", (np.zeros(2), 0.0), (w, b))
