@@ -29,6 +29,15 @@ def tf():
     return pytest.importorskip("tensorflow")
 
 
+@pytest.fixture(scope="session")
+def graded(tmp_path_factory, request):
+    """``graded(chapter, *batches)``: the chapter graded through real nbgrader, once per session and
+    worker, shared by the tests that read it (tests/graded_courses.py; mark them ``group(chapter)``)."""
+    from tests.graded_courses import GradedCourses
+
+    return GradedCourses(tmp_path_factory, request.session.items)
+
+
 @pytest.fixture
 def rng():
     import numpy as np
@@ -36,8 +45,11 @@ def rng():
     return np.random.default_rng(12345)
 
 
+@pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config, items):
-    """GPU tests are skipped, with the reason, when no GPU is visible."""
+    """Tests marked ``xdist_group`` share one worker under ``--dist loadgroup``; GPU tests are skipped,
+    with the reason, when no GPU is visible."""
+    _xdist_groups(config, items)
     if not any("gpu" in item.keywords for item in items):
         return
     from tests.helpers import gpu_available
@@ -48,3 +60,21 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "gpu" in item.keywords:
             item.add_marker(skip)
+
+
+def _xdist_groups(config, items):
+    """On an xdist worker with ``--dist loadgroup``: the ``@<group>`` suffix on the ids of tests marked
+    ``xdist_group``, by which the controller keeps a group on one worker (tests/graded_courses.py).
+
+    pytest-xdist 3.8 adds it by setting ``item._nodeid``, which pytest 9 no longer reads (the id is
+    ``item._id``), so without this the groups are silently split across workers. Does nothing where
+    xdist's own suffix took effect."""
+    if not getattr(config.option, "loadgroup", False):
+        return
+    from _pytest.nodeid import NodeId
+
+    for item in items:
+        names = sorted({str(m.args[0] if m.args else m.kwargs.get("name", "default"))
+                        for m in item.iter_markers("xdist_group")})
+        if names and "@" not in item.nodeid.rpartition("]")[2]:
+            item._id = NodeId.parse(f"{item.nodeid}@{'_'.join(names)}")

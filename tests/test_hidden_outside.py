@@ -2,7 +2,6 @@
 attack functions, and real nbgrader autogrades of hostile submissions (chapters 04, 06, 07)."""
 
 import json
-import re
 import sys
 
 import numpy as np
@@ -14,6 +13,8 @@ from autograder.hidden import check_hidden, run_hidden
 from autograder.protocol.session import Session, interpreter_source, local_executor
 from autograder.protocol.wire import ProtocolError, decode_results
 from dlcourse.checks.runner import CheckFailure
+from tests import submissions as subs
+from tests.graded_courses import ATTACKS, group
 
 NUMPY_CHAPTER_SAMPLES = ["numerical_gradient", "minibatch_indices", "sgd_linear_regression", "cosine_decay",
                          "EarlyStopping", "ReduceLROnPlateau", "ridge_closed_form", "sigmoid", "dense_backward",
@@ -87,24 +88,8 @@ def test_failure_names_case_expected_got_and_mistake():
 
 # ----------------------------------------------------------------------------- attack functions
 # Looks up the call stack for the checking code's ``expected`` or ``reference`` (also sent in submissions).
-
-
-# ----------------------------------------------------------------------------- attack functions
-# Looks up the call stack for the checking code's ``expected`` or ``reference`` (also sent in submissions).
-_WALKER = """
-import sys as _sys
-def _walk(*args, **kwargs):
-    frame = _sys._getframe(1)
-    while frame is not None:
-        for _name in ("expected", "reference"):
-            if _name in frame.f_locals:
-                value = frame.f_locals[_name]
-                return value(*args, **kwargs) if callable(value) else value
-        frame = frame.f_back
-    return None
-"""
 _walker_space = {}
-exec(_WALKER, _walker_space)  # noqa: S102
+exec(subs.WALKER, _walker_space)  # noqa: S102
 frame_walker = _walker_space["_walk"]
 
 
@@ -190,10 +175,17 @@ def sneaky_model(input_dim=4, num_classes=3, **kwargs):
     return model
 
 
+# The default run sends each attack against one function and each function one attack (the pairs
+# below); ``-m slow`` every other pair.
+KERAS_ATTACKED = {"build_mlp": sneaky_model, "build_cnn": not_a_model, "compile_for_classification": frame_walker,
+                  "train_step": garbage, "make_dataset": huge, "make_callbacks": raising}
+
+
 @pytest.mark.keras
-@pytest.mark.parametrize("attack", [frame_walker, raising, garbage, huge, not_a_model, sneaky_model])
-@pytest.mark.parametrize("name", ["build_mlp", "compile_for_classification", "train_step", "make_dataset",
-                                  "build_cnn", "make_callbacks"])
+@pytest.mark.parametrize("name, attack", [
+    pytest.param(name, attack, id=f"{name}-{attack.__name__}",
+                 marks=[] if KERAS_ATTACKED[name] is attack else [pytest.mark.slow])
+    for name in KERAS_ATTACKED for attack in KERAS_ATTACKED.values()])
 def test_keras_attack_functions_fail(attack, name):
     with pytest.raises(CheckFailure):
         check_hidden(attack, name)
@@ -231,92 +223,18 @@ def test_keras_objects_cross_as_data_and_the_policy_is_restored():
 
 
 # ----------------------------------------------------------------------------- real nbgrader, hostile submissions
-_NEUTRALIZE_VISIBLE = """
-import dlcourse.checks as _dc, dlcourse.checks.backward as _db, dlcourse.checks.runner as _dr
-for _m in (_dc, _db, _dr):
-    for _n in [n for n in dir(_m) if n.startswith(("check", "run_"))]:
-        setattr(_m, _n, lambda *a, **k: None)
-"""
-
-ATTACKS = {
-    "ast_try_except": """
-import ast
-class _Wrap(ast.NodeTransformer):
-    def visit_Module(self, node):
-        handler = ast.ExceptHandler(type=None, name=None, body=[ast.Pass()])
-        node.body = [ast.Try(body=node.body or [ast.Pass()], handlers=[handler], orelse=[], finalbody=[])]
-        return ast.fix_missing_locations(node)
-get_ipython().ast_transformers.append(_Wrap())
-""",
-    "custom_exc_hook": """
-_ip = get_ipython()
-_ip.set_custom_exc((BaseException,), lambda self, etype, value, tb, tb_offset=None: None)
-def _clear(result):
-    result.error_in_exec = None
-_ip.events.register("post_run_cell", _clear)
-""",
-    "fake_hidden_module": _NEUTRALIZE_VISIBLE + """
-import sys, types, importlib.abc, importlib.machinery
-class _Finder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
-    def find_spec(self, name, path, target=None):
-        if name in ("autograder", "autograder.hidden"):
-            return importlib.machinery.ModuleSpec(name, self, is_package=(name == "autograder"))
-    def create_module(self, spec):
-        return types.ModuleType(spec.name)
-    def exec_module(self, module):
-        module.__path__ = []
-        module.check_hidden = lambda *a, **k: None
-for _k in [k for k in sys.modules if k == "autograder" or k.startswith("autograder.")]:
-    del sys.modules[_k]
-sys.meta_path.insert(0, _Finder())
-""",
-    "patched_helpers": _NEUTRALIZE_VISIBLE,
-}
-
-
-def _attacked(solution, first_extra, body_for):
-    """A submission with every solution region replaced by ``body_for(indent, name)`` and
-    ``first_extra`` run at the top of the first solution cell."""
-    from autograder.notebook_cells import SOLUTION_BLOCK
-    from tests import submissions as subs
-
-    nb = solution
-    cells = subs.solution_cells(nb)
-    for i, cell_id in enumerate(cells):
-        def edit(source, cell_id=cell_id, first=(i == 0)):
-            source = SOLUTION_BLOCK.sub(lambda m: body_for(m.group(1), cell_id), source)
-            return (first_extra + "\n" + source) if first else source
-        nb = subs.with_cell_edited(nb, cell_id, edit)
-    return nb
-
-
+# The hostile submissions (tests/submissions.py: kernel attacks with every answer stubbed, and graded
+# functions that walk the stack) are graded beside the chapter's own in its shared course directory.
 @pytest.mark.nbgrader
 @pytest.mark.parametrize("chapter", [
-    "04_learning_rate_schedules",
-    pytest.param("06_backprop_initialization", marks=pytest.mark.slow),
-    pytest.param("07_batchnorm_dropout", marks=pytest.mark.slow),
+    pytest.param("04_learning_rate_schedules", marks=group("04_learning_rate_schedules")),
+    pytest.param("06_backprop_initialization", marks=[pytest.mark.slow, group("06_backprop_initialization")]),
+    pytest.param("07_batchnorm_dropout", marks=[pytest.mark.slow, group("07_batchnorm_dropout")]),
 ])
-def test_attacks_earn_what_absent_work_earns(tmp_path, chapter):
-    from autograder.course_dir import CourseDir
-    from tests import submissions as subs
-
-    course = CourseDir(tmp_path)
-    course.release(chapter)
-    solution = subs.load_solution(chapter)
-    total = sum(subs.graded_points(solution).values())
-    stub = lambda indent, name: f"{indent}raise NotImplementedError()"  # noqa: E731
-    course.submit("full", chapter, subs.solution_path(chapter))
-    for attack, code in ATTACKS.items():
-        course.submit(attack, chapter, text=subs.dumps(_attacked(solution, code, stub)))
-    # the graded functions themselves walk the stack for the checking code's answers
-    walker = lambda indent, name: f"{indent}return _walk(*args, **kwargs)"  # noqa: E731
-    walked = _attacked(solution, _WALKER, walker)
-    for cell in walked["cells"]:
-        text = "".join(cell["source"])
-        cell["source"] = re.sub(r"def (\w+)\(([^)]*)\):", r"def \1(*args, **kwargs):", text)
-    course.submit("frame_walker", chapter, text=subs.dumps(walked))
-    course.autograde(chapter)
-    scores = course.scores(chapter)
-    assert sum(scores["full"].values()) == total, scores["full"]
-    for student in [*ATTACKS, "frame_walker"]:
-        assert sum(scores[student].values()) == 0, (student, scores[student])
+def test_attacks_earn_what_absent_work_earns(graded, chapter):
+    course = graded(chapter, ATTACKS)
+    course.assert_full_marks("full")
+    attackers = [s for s in course.scores if s.startswith(ATTACKS.name)]
+    assert len(attackers) == len(subs.KERNEL_ATTACKS) + 1, attackers
+    for student in attackers:
+        course.assert_zero(student)

@@ -1,20 +1,20 @@
 """Cells for the reader (demos, figures) are skipped in grading without changing any grade.
 
 Default run: the static check of every chapter (no skipped cell binds a name a later running
-cell reads), the learner cannot move the marks, and one chapter graded both ways.
+cell reads), the learner cannot move the marks, and one chapter graded both ways (its solution
+graded in the shared course directory of tests/graded_courses.py, once skipping and once running them).
 ``-m slow``: every chapter graded both ways.
 """
 
 import copy
-import os
 
 import nbformat
 import pytest
 
 from autograder import reader_cells
-from autograder.course_dir import CourseDir
 from autograder.release import chapters, solution_path
 from autograder.restore_cells import restore_structure
+from tests.graded_courses import READER_RUN, group
 
 CHAPTERS = chapters()
 
@@ -87,30 +87,16 @@ def test_a_learner_function_that_calls_a_demo_helper_makes_the_demo_run():
     assert demo not in reader_cells.cells_to_skip(nb)
 
 
-def _grade_both_ways(tmp_path, chapter):
-    """Scores and graded notebooks with reader cells skipped and run."""
-    results = {}
-    for mode in ("skip", "run"):
-        course = CourseDir(tmp_path / mode)
-        course.release(chapter)
-        course.submit("student", chapter, solution_path(chapter))
-        os.environ[reader_cells.RUN_ENV] = "1" if mode == "run" else "0"
-        try:
-            course.autograde(chapter, f"--RestoreStructure.release_directory={course.root / 'course'}")
-        finally:
-            os.environ.pop(reader_cells.RUN_ENV, None)
-        graded = nbformat.read(str(course.root / "autograded" / "student" / chapter / f"{chapter}.ipynb"), 4)
-        results[mode] = (course.scores(chapter)["student"], course.max_scores(chapter), graded)
-    return results
-
-
-def _check_both_ways(results, chapter):
-    for mode, (scores, max_scores, graded) in results.items():
-        assert scores == max_scores, f"{chapter}, reader cells {mode}: not full marks"
+def _check_both_ways(course):
+    """``full`` was graded with the reader cells skipped, ``reader_run`` with them run (the same notebook)."""
+    chapter = course.chapter
+    course.assert_full_marks("full")
+    course.assert_full_marks("reader_run")
+    graded = {"skip": course.notebook("full"), "run": course.notebook("reader_run")}
     reader_ids = {c.metadata["nbgrader"]["grade_id"] for c in _nb(chapter).cells if reader_cells.marked(c)}
 
     def reader(mode):
-        cells = [c for c in results[mode][2].cells
+        cells = [c for c in graded[mode].cells
                  if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") in reader_ids]
         assert len(cells) == len(reader_ids)
         return cells
@@ -118,11 +104,12 @@ def _check_both_ways(results, chapter):
     assert all(c.execution_count for c in reader("run")), "DLCOURSE_RUN_READER_CELLS=1 did not run them"
 
 
-def test_one_chapter_full_marks_with_reader_cells_skipped_and_run(tmp_path):
-    _check_both_ways(_grade_both_ways(tmp_path, "06_backprop_initialization"), "06_backprop_initialization")
+@group("06_backprop_initialization")
+def test_one_chapter_full_marks_with_reader_cells_skipped_and_run(graded):
+    _check_both_ways(graded("06_backprop_initialization", READER_RUN))
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("chapter", CHAPTERS)
-def test_every_chapter_full_marks_with_reader_cells_skipped_and_run(tmp_path, chapter):
-    _check_both_ways(_grade_both_ways(tmp_path, chapter), chapter)
+@pytest.mark.parametrize("chapter", [pytest.param(c, marks=group(c), id=c) for c in CHAPTERS])
+def test_every_chapter_full_marks_with_reader_cells_skipped_and_run(graded, chapter):
+    _check_both_ways(graded(chapter, READER_RUN))

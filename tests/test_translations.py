@@ -10,6 +10,7 @@ import pytest
 from autograder import message_catalogue, translations
 from autograder.release import LOCALIZED, RELEASE, chapters
 from dlcourse import i18n
+from tests.graded_courses import group
 
 ROOT = Path(__file__).resolve().parent.parent
 ZH = LOCALIZED["zh-CN"]
@@ -220,35 +221,19 @@ def test_grading_messages_translate_line_by_line_and_keep_what_is_unknown():
 
 # -- grading a Chinese submission through real nbgrader --------------------------------------------
 @pytest.mark.nbgrader
-def test_chinese_solution_and_release_are_graded_like_the_english(tmp_path):
-    from autograder.course_dir import CourseDir
-    from tests import submissions as subs
+@group("01_losses")
+def test_chinese_solution_and_release_are_graded_like_the_english(graded):
+    course = graded("01_losses")  # zh_* graded in the same autograde as the English submissions
+    course.assert_full_marks("zh_full")
+    course.assert_zero("zh_blank")
+    course.assert_loses_only("zh_wrong_mse", "test_mse")
 
-    chapter = "01_losses"
-    course = CourseDir(tmp_path)
-    course.release(chapter)
-    solution = translations.localized_source(chapter)
-    points = subs.graded_points(subs.load_solution(chapter))
-    course.submit("zh_full", chapter, text=nbformat.writes(solution))
-    course.submit("zh_blank", chapter, ZH / chapter / f"{chapter}.ipynb")
-    course.submit("zh_wrong_mse", chapter, text=subs.dumps(subs.with_summed_mse(solution)))
-    course.autograde(chapter)
-    scores = course.scores(chapter)
-    total = sum(points.values())
-    assert sum(scores["zh_full"].values()) == total, scores["zh_full"]
-    assert sum(scores["zh_blank"].values()) == 0
-    assert scores["zh_wrong_mse"]["test_mse"] == 0
-    assert sum(scores["zh_wrong_mse"].values()) == total - points["test_mse"]
-
-    graded = nbformat.read(str(tmp_path / "autograded" / "zh_wrong_mse" / chapter / f"{chapter}.ipynb"), as_version=4)
-    text = nbformat.writes(graded)
+    text = nbformat.writes(course.notebook("zh_wrong_mse"))
     assert "你的输出与这种错误一致：求和而不是求平均" in text
     assert "Your output matches" not in text
     assert "第 01 章：损失函数" in text, "the markdown of the feedback must be the Chinese one"
     assert "had been edited" not in text, "untouched Chinese markdown must not be reported as edited"
-    course.nbgrader("generate_feedback", chapter, "--force")
-    html = (tmp_path / "feedback" / "zh_wrong_mse" / chapter / f"{chapter}.html").read_text(encoding="utf-8")
-    assert "求和而不是求平均" in html
+    assert "求和而不是求平均" in course.feedback("zh_wrong_mse").read_text(encoding="utf-8")
 
 
 def test_code_and_unknown_text_are_left_alone():
