@@ -56,9 +56,14 @@ def rate(value, name="rate"):
     return value
 
 
-def whole_number(value, name, minimum=1):
-    """``value`` as an int; ``ValueError`` unless it is an integer (``3`` or ``3.0``, not ``True``) >= ``minimum``."""
-    if isinstance(value, bool) or int(value) != value or value < minimum:
+def whole_number(value, name, minimum=1, integral=False):
+    """``value`` as an int; ``ValueError`` unless it is an integer (``3`` or ``3.0``, not ``True``) >= ``minimum``.
+
+    ``integral=True``: only an ``int`` or a NumPy integer passes (``3.0`` is refused too), for a count
+    that only ever comes from an integer loop (an optimizer's step count, a number of trials).
+    """
+    if (isinstance(value, bool) or (integral and not isinstance(value, numbers.Integral))
+            or int(value) != value or value < minimum):
         raise ValueError(tr(f"{name} must be an integer >= {minimum}, got {value!r}"))
     return int(value)
 

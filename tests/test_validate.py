@@ -1,5 +1,7 @@
 """dlcourse.validate: the one set of input validators (stubs, notebook helpers and references use it)."""
 
+import re
+
 import numpy as np
 import pytest
 
@@ -16,6 +18,13 @@ def test_whole_number_accepts_integers_at_or_above_the_minimum(value, minimum, e
 def test_whole_number_names_the_argument_and_the_bound(value, minimum):
     with pytest.raises(ValueError, match=rf"^n must be an integer >= {minimum}, got {value!r}$"):
         whole_number(value, "n", minimum)
+
+
+def test_whole_number_integral_refuses_integral_floats():
+    assert whole_number(np.int64(3), "t", integral=True) == 3
+    for bad in (3.0, np.float64(2.0), True, 0):
+        with pytest.raises(ValueError, match=rf"^t must be an integer >= 1, got {re.escape(repr(bad))}$"):
+            whole_number(bad, "t", integral=True)
 
 
 @pytest.mark.parametrize("value, kwargs, expected", [(0.5, {}, 0.5), (2, {"minimum": 2}, 2.0),
