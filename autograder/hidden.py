@@ -25,11 +25,12 @@ and weights and is judged here rebuilt (:mod:`autograder.protocol.keras_objects`
   kernel (:func:`run_hidden` with its executor); nothing of this package enters the kernel.
 """
 
+import copy
 import sys
 
 import numpy as np
 
-from autograder.chapters import cases_of, reference_and_mistakes, reference_of
+from autograder.chapters import cases_of, chapter_of, reference_and_mistakes, reference_of
 from autograder.checking import evaluate, hidden_seed, message_no_results
 from autograder.hidden_backward import backward_check
 from autograder.protocol.session import Session, local_executor
@@ -49,12 +50,34 @@ def hidden_reference(name):
     return module, getattr(module, name)
 
 
+_EXPECTED = {}  # key of _check_key -> [(case, reference's and mistakes' results)]: read through deep copies
+
+
+def _check_key(name, *rest):
+    """What the hidden test of ``name`` is made of (instructor code only): chapter, seed, its case
+    makers and references, then ``rest``; the key of what is computed once per process."""
+    cases = cases_of(name)
+    reference, mistakes = reference_and_mistakes(name)
+    return (chapter_of(name).id, name, hidden_seed(name), getattr(cases, "HIDDEN", {}).get(name),
+            getattr(cases, "HIDDEN_CUSTOM", {}).get(name), getattr(cases, "BACKWARD_CASES", {}).get(name),
+            reference, tuple(mistakes.items()), *rest)
+
+
+def _expected_cases(name):
+    """[(case, evaluate's result)] of the hidden cases of ``name``, computed once per process; each
+    call gets its own deep copy (the check's replay writes the learner's in-place changes into its inputs)."""
+    key = _check_key(name)
+    if key not in _EXPECTED:
+        reference, mistakes = reference_and_mistakes(name)
+        _EXPECTED[key] = [(case, evaluate(case, reference, mistakes)) for case in hidden_cases(name)]
+    return copy.deepcopy(_EXPECTED[key])
+
+
 def _check_of(name, only_custom=False):
     """The whole hidden test of ``name`` as one function of the learner's (proxied) ``fn``."""
     custom = custom_check(name)
-    planned = [] if only_custom else hidden_cases(name)
-    reference, mistakes = reference_and_mistakes(name) if planned else (None, {})
-    expected = [evaluate(case, reference, mistakes) for case in planned]
+    pairs = [] if only_custom else _expected_cases(name)
+    planned, expected = [case for case, _ in pairs], [result for _, result in pairs]
 
     def check(fn):
         if custom is not None:
@@ -85,7 +108,9 @@ def run_hidden(name, executor, variable=None, only_custom=False, extra_globals=(
     """
     variable = variable or name
     module, planner = hidden_reference(name)
-    session = Session(executor, {variable: planner, **{g: getattr(module, g, None) for g in extra_globals}}, name)
+    references = {variable: planner, **{g: getattr(module, g, None) for g in extra_globals}}
+    session = Session(executor, references, name,
+                      plan_key=_check_key(name, variable, bool(only_custom), tuple(references.items())))
     check = _check_of(name, only_custom)
     fn = session.function(variable)
     try:

@@ -1,0 +1,85 @@
+"""What a hidden test computes once per process (the reference's results on the hidden cases, the
+first round's script of calls) cannot be changed by a submission: the next submission is judged
+against exactly what a fresh process would judge it against."""
+
+import pickle
+
+import numpy as np
+import pytest
+
+from autograder import hidden
+from autograder.chapters import reference_and_mistakes
+from autograder.hidden import check_hidden
+from autograder.protocol import session
+from dlcourse.checks import CheckFailure
+
+
+def _verdict(fn, name):
+    try:
+        check_hidden(fn, name)
+    except CheckFailure as failure:
+        return str(failure)
+    return "passed"
+
+
+def _fresh_verdict(fn, name):
+    hidden._EXPECTED.clear()
+    session._PLANS.clear()
+    return _verdict(fn, name)
+
+
+def _kept(name):
+    """Everything kept for ``name`` in this process, as bytes."""
+    return pickle.dumps(([v for k, v in hidden._EXPECTED.items() if k[1] == name],
+                         [v for k, v in session._PLANS.items() if k[1] == name]))
+
+
+def _vandal_mse(y_true, y_pred):
+    """Overwrites both inputs and returns one of them (aliased)."""
+    y_true[...] = 0.0
+    y_pred *= -3.0
+    return y_pred
+
+
+def _vandal_sample_log_uniform(low, high, rng, size=None):
+    """Draws more than asked from the generator and returns an array it keeps writing into."""
+    rng.random(1000)
+    out = np.full(size if size is not None else (), low)
+    _vandal_sample_log_uniform.kept.append(out)
+    for earlier in _vandal_sample_log_uniform.kept:
+        earlier[...] = -1.0
+    return out if size is not None else float(out)
+
+
+_vandal_sample_log_uniform.kept = []
+
+
+@pytest.mark.parametrize("name,vandal", [("mse", _vandal_mse), ("sample_log_uniform", _vandal_sample_log_uniform)])
+def test_a_submission_that_mutates_its_inputs_does_not_change_what_the_next_is_judged_against(name, vandal):
+    reference, mistakes = reference_and_mistakes(name)
+    mistake = sorted(mistakes)[0]
+    fresh = {"reference": _fresh_verdict(reference, name), "mistake": _fresh_verdict(mistakes[mistake], name)}
+    assert fresh["reference"] == "passed" and fresh["mistake"] != "passed"
+    assert any(k[1] == name for k in session._PLANS), "the first round's script was not kept"
+    if name == "mse":
+        assert any(k[1] == name for k in hidden._EXPECTED), "the reference's results were not kept"
+    kept = _kept(name)
+
+    assert _verdict(vandal, name) != "passed"
+    assert _kept(name) == kept, "a submission changed what this process keeps for the next one"
+    assert _verdict(mistakes[mistake], name) == fresh["mistake"]
+    assert _verdict(reference, name) == "passed"
+
+
+def test_the_kept_results_of_the_reference_are_read_through_copies():
+    """A check that changed the cases or expected values it was given would not change the next one's."""
+    first = hidden._expected_cases("mse")
+    kept = pickle.dumps(hidden._expected_cases("mse"))
+    for case, result in first:
+        for value in case.inputs.values():
+            if isinstance(value, np.ndarray):
+                value[...] = np.nan
+        if isinstance(result.get("expected"), np.ndarray):
+            result["expected"][...] = np.nan
+        result.get("mistakes", {}).clear()
+    assert pickle.dumps(hidden._expected_cases("mse")) == kept
