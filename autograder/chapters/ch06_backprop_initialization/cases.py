@@ -22,7 +22,7 @@ import numpy as np
 
 from autograder.chapters import reference_and_mistakes
 from autograder.chapters.ch06_backprop_initialization import reference as ref
-from autograder.checking import Case, _quiet_call
+from autograder.checking import Case, _quiet_call, evaluate
 from dlcourse.checks.compare import agree
 from dlcourse.checks.properties import backprop as props
 from dlcourse.checks.runner import run_case
@@ -259,3 +259,30 @@ HIDDEN_CUSTOM = {
                                                             _glorot_spec(1000, 300)]),
     "he_normal": _initializer_check("he_normal", [_he_spec(50, 2000), _he_spec(784, 256), _he_spec(1000, 300)]),
 }
+
+
+# --------------------------------------------------------------------------- stored numbers (visible)
+VISIBLE_DENSE_FORWARD = [
+    ("x (3, 2) @ W (2, 4) + b (4,)", {"x": _A([[1.0, -2.0], [0.5, 0.0], [-1.0, 3.0]]),
+                                      "W": _A([[0.5, -1.0, 2.0, 0.0], [1.5, 0.25, -0.5, 1.0]]),
+                                      "b": _A([0.1, -0.2, 0.3, 0.0])}),
+    ("a batch of one row, d_in = 2, d_out = 1", {"x": _A([[2.0, -1.0]]), "W": _A([[0.5], [3.0]]), "b": _A([-0.5])}),
+]
+VISIBLE_FANS = (400, 600)  # 240,000 numbers a draw
+
+
+def stored_numbers():
+    """The visible dense_forward cases and initializer signatures, from the reference and the mistakes
+    (written by build_checks to dlcourse/checks/cases/properties/<CHAPTER>.json)."""
+    reference, mistakes = reference_and_mistakes("dense_forward")
+    out = lambda f: props.first_output(f, "dense_forward")  # noqa: E731
+    forward = []
+    for name, inputs in VISIBLE_DENSE_FORWARD:
+        result = evaluate(Case(name, inputs), out(reference), {desc: out(m) for desc, m in mistakes.items()})
+        forward.append({"name": name, "inputs": inputs, "expected": result["expected"], "mistakes": result["mistakes"]})
+    initializers = {}
+    for name, spec_of in (("glorot_uniform", _glorot_spec), ("he_normal", _he_spec)):
+        fan_in, fan_out, spec = spec_of(*VISIBLE_FANS)
+        initializers[name] = {"fan_in": fan_in, "fan_out": fan_out, "spec": spec,
+                              "mistakes": _mistake_signatures(name, fan_in, fan_out, spec)}
+    return {"dense_forward": forward, "initializers": initializers}

@@ -20,6 +20,7 @@ import zlib
 import numpy as np
 
 from dlcourse.checks.compare import describe
+from dlcourse.checks.properties import stored
 from dlcourse.checks.runner import CheckFailure, call_learner, run_case
 
 _A = np.array
@@ -57,29 +58,22 @@ def check_no_float_warnings(fn, name, z):
 
 # ----------------------------------------------------------------------------- dense_forward
 
-DENSE_FORWARD_CASES = [
-    {
-        "name": "x (3, 2) @ W (2, 4) + b (4,)",
-        "inputs": {"x": _A([[1.0, -2.0], [0.5, 0.0], [-1.0, 3.0]]),
-                   "W": _A([[0.5, -1.0, 2.0, 0.0], [1.5, 0.25, -0.5, 1.0]]),
-                   "b": _A([0.1, -0.2, 0.3, 0.0])},
-        "expected": _A([[-2.4, -1.7, 3.3, -2.0], [0.35, -0.7, 1.3, 0.0], [4.1, 1.55, -3.2, 3.0]]),
-        "mistakes": {
-            "a dense layer without the bias": _A([[-2.5, -1.5, 3.0, -2.0], [0.25, -0.5, 1.0, 0.0], [4.0, 1.75, -3.5, 3.0]]),
-            "a dense layer with a ReLU applied to its output (the activation is a separate step)":
-                _A([[0.0, 0.0, 3.3, 0.0], [0.35, 0.0, 1.3, 0.0], [4.1, 1.55, 0.0, 3.0]]),
-        },
-    },
-    {
-        "name": "a batch of one row, d_in = 2, d_out = 1",
-        "inputs": {"x": _A([[2.0, -1.0]]), "W": _A([[0.5], [3.0]]), "b": _A([-0.5])},
-        "expected": _A([[-2.5]]),
-        "mistakes": {
-            "a dense layer without the bias": _A([[-2.0]]),
-            "a dense layer with a ReLU applied to its output (the activation is a separate step)": _A([[0.0]]),
-        },
-    },
-]
+# The visible cases (inputs, the expected out and the outputs of the known mistakes) are stored by
+# `python -m autograder.build_checks` from the reference (the chapter's stored_numbers()).
+CHAPTER = "06_backprop_initialization"
+
+
+def stored_numbers():
+    """{"dense_forward": [case], "initializers": {name: {"fan_in", "fan_out", "spec", "mistakes"}}}."""
+    return stored(CHAPTER)
+
+
+def __getattr__(name):
+    if name == "DENSE_FORWARD_CASES":  # the stored numbers under their former names
+        return stored_numbers()["dense_forward"]
+    if name == "INITIALIZER_CASES":
+        return stored_numbers()["initializers"]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def first_output(fn, name):
@@ -95,10 +89,11 @@ def first_output(fn, name):
 
 
 def check_dense_forward(fn):
-    for case in DENSE_FORWARD_CASES:
+    cases = stored_numbers()["dense_forward"]
+    for case in cases:
         run_case(first_output(fn, "dense_forward"), "dense_forward", case["name"], case["inputs"], case["expected"],
                  case["mistakes"])
-    return len(DENSE_FORWARD_CASES)
+    return len(cases)
 
 
 # ----------------------------------------------------------------------------- initializers
@@ -219,35 +214,12 @@ def check_initializer(fn, name, fan_in, fan_out, spec, mistakes, seed, label="")
     return count
 
 
-# Visible draws: 400 x 600 = 240,000 numbers; signatures of the catalogued mistakes on such a draw.
-INITIALIZER_CASES = {
-    "glorot_uniform": {
-        "fan_in": 400, "fan_out": 600,
-        "spec": uniform_spec(0.07745966692414834, 400 * 600),  # limit sqrt(6 / (400 + 600))
-        "mistakes": {
-            "Glorot limit sqrt(2/(fan_in+fan_out))": {"std": 0.0258366, "max": 0.0447213, "tail": 0.0},
-            "Glorot limit sqrt(6/fan_in) (fan_out ignored)": {"std": 0.0706965, "max": 0.122474, "tail": 0.0878333},
-            "U(-1, 1), no scaling with the fans": {"std": 0.576585, "max": 0.999998, "tail": 0.887837},
-        },
-    },
-    "he_normal": {
-        "fan_in": 400, "fan_out": 600,
-        "spec": normal_spec(0.07071067811865475, 400 * 600),  # std sqrt(2 / 400)
-        "mistakes": {
-            "He std sqrt(1/fan_in)": {"std": 0.050024, "max": 0.22582, "tail": 0.000475},
-            "He std sqrt(2/fan_out) (fan_out instead of fan_in)": {"std": 0.0575876, "max": 0.276203, "tail": 0.0021875},
-            "He with std 2/fan_in (the variance used as the standard deviation)":
-                {"std": 0.00499573, "max": 0.0224753, "tail": 0.0},
-            "a normal truncated at 2 standard deviations like Keras's HeNormal (here the untruncated normal is asked for)":
-                {"std": 0.0704823, "max": 0.160773, "tail": 0.0},
-        },
-    },
-}
+# Visible draws (400 x 600 numbers) and the signatures of the catalogued mistakes on such a draw: stored.
 
 
 def _initializer_property(name):
     def check(fn):
-        case = INITIALIZER_CASES[name]
+        case = stored_numbers()["initializers"][name]
         return check_initializer(fn, name, case["fan_in"], case["fan_out"], case["spec"], case["mistakes"],
                                  seed=seed_of(f"visible:{name}"))
     return check
