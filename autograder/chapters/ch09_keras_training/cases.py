@@ -145,7 +145,8 @@ def stored_numbers():
     out = {"build_mlp": {}}
     for case, cfg in props.MLP_CONFIGS.items():
         x = props.mlp_probe(cfg)
-        entry = {"logits": mlp_logits(ref.build_mlp, cfg["kwargs"], cfg["seed"], x)}
+        entry = {"params": list(mlp_params(cfg["kwargs"])),
+                 "logits": mlp_logits(ref.build_mlp, cfg["kwargs"], cfg["seed"], x)}
         mistakes = {}
         for key, wrong in _mistakes("build_mlp").items():
             logits = mlp_logits(wrong, cfg["kwargs"], cfg["seed"], x)

@@ -134,16 +134,15 @@ def fail(name, case, message, mistake=None):
 
 
 # ---------------------------------------------------------------------------------------- stored
-# The configurations whose logits build_checks stores (from the reference and the named mistakes,
-# with assign_test_weights).
+# The configurations whose parameter counts and logits build_checks stores (from the reference and the
+# named mistakes, with assign_test_weights).
 MLP_CONFIGS = {
-    "one hidden layer": dict(kwargs=dict(input_dim=4, num_classes=3, hidden_units=(5,)), seed=1,
-                             params=(43,)),
+    "one hidden layer": dict(kwargs=dict(input_dim=4, num_classes=3, hidden_units=(5,)), seed=1),
     "two hidden layers, batch norm, dropout 0.5, l2 0.01": dict(
         kwargs=dict(input_dim=4, num_classes=3, hidden_units=(6, 5), dropout_rate=0.5, l2=0.01, batchnorm=True),
-        seed=2, params=(127, 116)),
+        seed=2),
     "no hidden layer (logistic regression), l2 0.1": dict(
-        kwargs=dict(input_dim=3, num_classes=2, hidden_units=(), l2=0.1), seed=3, params=(8,)),
+        kwargs=dict(input_dim=3, num_classes=2, hidden_units=(), l2=0.1), seed=3),
 }
 
 
@@ -244,7 +243,7 @@ def check_build_mlp(build_mlp):
     name = "build_mlp"
     numbers = stored_numbers()["build_mlp"]
     for case, cfg in MLP_CONFIGS.items():
-        inspect_mlp(build_mlp, name, case, cfg["kwargs"], cfg["params"], dict(
+        inspect_mlp(build_mlp, name, case, cfg["kwargs"], tuple(numbers[case]["params"]), dict(
             seed=cfg["seed"], x=mlp_probe(cfg), logits=numbers[case]["logits"],
             mistakes=numbers[case].get("mistakes", {})))
     return len(MLP_CONFIGS)
