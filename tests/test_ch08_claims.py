@@ -16,6 +16,7 @@ from autograder.chapters.ch08_numpy_mlp_capstone import cases as cases
 from autograder.chapters.ch08_numpy_mlp_capstone import reference as R
 from dlcourse.data import load_digits
 from dlcourse.progress import ProgressBar, format_metric, format_seconds, track
+from dlcourse.validate import whole_number
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK = ROOT / "solutions" / "08_numpy_mlp_capstone" / "08_numpy_mlp_capstone.ipynb"
@@ -34,7 +35,7 @@ def nb():
     cells = json.loads(NOTEBOOK.read_text(encoding="utf-8"))["cells"]
     sources = {c["metadata"]["nbgrader"]["grade_id"]: "".join(c["source"]) for c in cells
                if c["cell_type"] == "code" and "nbgrader" in c.get("metadata", {})}
-    namespace = {"np": np, "ProgressBar": ProgressBar}
+    namespace = {"np": np, "ProgressBar": ProgressBar, "whole_number": whole_number}  # the set-up cell's imports
     for grade_id in DEFINING_CELLS:
         exec(compile(sources[grade_id], f"<{grade_id}>", "exec"), namespace)  # noqa: S102 - our own notebook
     return namespace
@@ -272,7 +273,8 @@ def test_random_search_is_better_early_and_both_end_near_the_top(searches):
     assert np.all(expected["random"][1:6] > expected["grid"][1:6])  # after 2 to 6 trials
 
 
-# --------------------------------------------------------------------------- batch size (ERRATA 16)
+# --------------------------------------------------------------------------- batch size
+# Reference article 000, §2 and §3.4 (批量大小): "a batch that is too small makes the model over-fit".
 
 
 def test_small_batches_do_not_generalize_worse(nb, digits):
