@@ -22,17 +22,16 @@ import argparse
 import contextlib
 import io
 import json
-import re
 import sys
 import warnings
 from pathlib import Path
 
 import numpy as np
 
+from dlcourse.checks.failure import failing_case, named_mistakes
+
 FINGERPRINT = Path(__file__).resolve().parent.parent / "tests" / "data" / "grade_fingerprint.json"
 
-_MATCHES = re.compile(r"Your output matches (.+?)\.$", re.MULTILINE)
-_CASE = re.compile(r"case '(.+?)'")
 
 
 def verdict(run):
@@ -42,12 +41,11 @@ def verdict(run):
             run()
     except AssertionError as failure:
         message = str(failure)
-        case = _CASE.search(message.splitlines()[0] if message else "")
-        named = _MATCHES.search(message)
+        case, named = failing_case(message), named_mistakes(message)
         parts = ["fail"]
         if case:
-            parts.append(f"case {case.group(1)}")
-        parts.append(f"matches {named.group(1)}" if named else "no named mistake")
+            parts.append(f"case {case}")
+        parts.append(f"matches {' or '.join(named)}" if named else "no named mistake")
         return ": ".join(parts)
     except Exception as err:  # noqa: BLE001 - a mistake may crash the check itself; that is a verdict too
         return f"error: {type(err).__name__}"

@@ -11,6 +11,7 @@ what the grader and the tests read.
 """
 
 import os
+import re
 import sysconfig
 import types
 
@@ -20,6 +21,32 @@ from dlcourse.i18n import tr
 WHERE_YOUR_CODE_RAISED = "Where your code raised it:"
 
 _RED, _RESET = "\x1b[31m", "\x1b[39m"
+
+# How a diagnosis names a known mistake: "Your output matches <mistake>." (functions) or
+# "Your class behaves like <mistake>[, or like <mistake>]." (classes), each on its own line.
+_NAMED = re.compile(r"Your (?:output matches|class behaves like) (.+?)\.$", re.MULTILINE)
+# The failing case in a diagnosis' first line: "<function>, case '<case>': ..." (the case may hold quotes).
+_CASE = re.compile(r"case '(.+?)'(?=:|$)")
+
+
+def named_mistakes(message):
+    """The known mistakes an (English) diagnosis names, in order; [] when it names none."""
+    names = []
+    for found in _NAMED.finditer(message or ""):
+        names.extend(found.group(1).split(", or like "))
+    return names
+
+
+def names_mistake(message, mistake):
+    """True when the diagnosis names ``mistake`` (alone, or followed by ": <how to fix it>")."""
+    return any(name == mistake or name.startswith(mistake + ": ") for name in named_mistakes(message))
+
+
+def failing_case(message):
+    """The case named in a diagnosis' first line, or None."""
+    first = (message or "").splitlines()[0] if message else ""
+    found = _CASE.search(first)
+    return found.group(1) if found else None
 
 
 class CheckFailure(AssertionError):

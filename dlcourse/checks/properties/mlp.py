@@ -80,8 +80,7 @@ SAMPLE_RANGES = ((1e-4, 1e-1), (2.0, 3.0))
 def _as_draws(got, name, case, shape):
     if not isinstance(got, np.ndarray):
         _fail(name, case, f"returned a {type(got).__name__}, expected a float64 array of shape {shape}"
-                          + (" (size was given: your output matches ignoring size (always one number))"
-                             if np.ndim(got) == 0 else ""))
+                          + ("\n  Your output matches ignoring size (always one number)." if np.ndim(got) == 0 else ""))
     if got.shape != shape:
         _fail(name, case, f"returned shape {got.shape}, expected {shape}")
     return got.astype(np.float64)
