@@ -1,7 +1,7 @@
 """Chapters graded through real nbgrader once per test run, shared by every test that reads them.
 
 Stock ``nbgrader`` commands on one course directory per *set* of chapters (:class:`GradedCourse`;
-the NumPy chapters form one set, each Keras chapter one of its own: :func:`course_set`):
+the NumPy chapters form two sets (:data:`NUMPY_SETS`), each Keras chapter one of its own: :func:`course_set`):
 ``generate_assignment`` once for all its chapters, every submission the default tests need placed
 in ``submitted/``, ONE ``autograde`` of all of them (one nbgrader start-up instead of one per
 chapter and test), ``generate_feedback`` once. Tests read scores, graded notebooks and feedback
@@ -98,11 +98,21 @@ DEFAULT_BATCHES = {"01_losses": (SUMMED_MSE, CHINESE), "04_learning_rate_schedul
                    "06_backprop_initialization": (READER_RUN,)}
 
 
+# The NumPy chapters in two sets of about equal grading time, one per worker of the default
+# ``-n auto`` on two cores (one set took 170 s on one worker while the other idled): chapter 04 (the
+# slowest notebook, plus the hostile submissions), 06 (graded twice: reader cells skipped and run)
+# and 08 in one; 01 (the Chinese and summed-mse submissions), 02, 03, 05 and 07 in the other.
+NUMPY_SETS = {"graded-numpy-a": ("01_losses", "02_gradient_descent", "03_optimizers", "05_regularization",
+                                 "07_batchnorm_dropout"),
+              "graded-numpy-b": ("04_learning_rate_schedules", "06_backprop_initialization", "08_numpy_mlp_capstone")}
+
+
 def course_set(chapter):
-    """The name of the set of chapters graded together with ``chapter``: the NumPy chapters together,
-    each Keras chapter on its own (its grading process imports TensorFlow; graded in one process with
-    chapter 09, chapter 10's solution once lost points under heavy load)."""
-    return f"graded-{chapter}" if chapter in KERAS_CHAPTERS else "graded-numpy"
+    """The name of the set of chapters graded together with ``chapter``: the NumPy chapters in the
+    two sets of :data:`NUMPY_SETS` (a chapter in neither grades on its own), each Keras chapter on its
+    own (its grading process imports TensorFlow; graded in one process with chapter 09, chapter 10's
+    solution once lost points under heavy load)."""
+    return next((name for name, chapters in NUMPY_SETS.items() if chapter in chapters), f"graded-{chapter}")
 
 
 def group(chapter):
