@@ -15,6 +15,8 @@ chapter and test), ``generate_feedback`` once. Tests read scores, graded noteboo
 - 04_learning_rate_schedules: the hostile submissions of tests/submissions.py (``attack_*``);
 - 06_backprop_initialization: ``reader_run``, the solution graded with the reader cells run
   (``DLCOURSE_RUN_READER_CELLS=1``), beside ``full``, graded with them skipped.
+- 07_batchnorm_dropout: ``wrong_forwards``, the solution with ``batchnorm_forward`` stubbed and
+  ``layernorm_forward`` using the sample variance (``ddof=1``) (tests/test_ch07_claims.py).
 
 A batch with an environment of its own (the reader cells run), or one asked for later (the
 ``slow`` sweeps: :meth:`GradedChapter.add`), gets one more ``autograde`` of only its chapter and
@@ -84,6 +86,14 @@ def _attacks(chapter, release):
     return {f"attack_{name}": subs.dumps(nb) for name, nb in subs.attack_submissions(subs.load_solution(chapter)).items()}
 
 
+def _wrong_forwards(chapter, release):
+    wrong = subs.with_cell_edited(subs.load_solution(chapter), "batchnorm_forward", subs.stub_out)
+    wrong = subs.with_cell_edited(wrong, "layernorm_forward",
+                                  lambda s: s.replace("var = x.var(axis=-1, keepdims=True)",
+                                                      "var = x.var(axis=-1, keepdims=True, ddof=1)"))
+    return {"wrong_forwards": subs.dumps(wrong)}
+
+
 def _reader_run(chapter, release):
     return {"reader_run": solution_path(chapter)}
 
@@ -93,9 +103,10 @@ SUMMED_MSE = Batch("wrong_mse", _summed_mse)
 CHINESE = Batch("zh_", _chinese)
 ATTACKS = Batch("attack_", _attacks)
 READER_RUN = Batch("reader_run", _reader_run, env=((RUN_ENV, "1"),))
+WRONG_FORWARDS = Batch("wrong_forwards", _wrong_forwards)
 
 DEFAULT_BATCHES = {"01_losses": (SUMMED_MSE, CHINESE), "04_learning_rate_schedules": (ATTACKS,),
-                   "06_backprop_initialization": (READER_RUN,)}
+                   "06_backprop_initialization": (READER_RUN,), "07_batchnorm_dropout": (WRONG_FORWARDS,)}
 
 
 # The NumPy chapters in two sets of about equal grading time, one per worker of the default

@@ -25,6 +25,7 @@ from dlcourse.checks import CheckFailure, check, stored_cases
 from dlcourse.checks.backward import check_backward, forward_inputs_readers
 from dlcourse.checks.compare import agree
 from dlcourse.checks.properties import batchnorm_dropout as props
+from tests.graded_courses import group
 from tests.submissions import load_solution, solution_path
 
 CHAPTER = "07_batchnorm_dropout"
@@ -275,23 +276,16 @@ def test_the_notebook_never_imports_tensorflow_or_the_instructor_package_outside
 # --------------------------------------------------------------------------- real grading
 
 @pytest.mark.nbgrader
-def test_grading_a_wrong_forward_pass_costs_only_its_own_points(tmp_path):
+@group(CHAPTER)
+def test_grading_a_wrong_forward_pass_costs_only_its_own_points(graded):
     """With stock nbgrader and the course's grading executor: a stubbed or wrong forward pass loses
-    its own points, and the backward pass (suggested layout) keeps its points."""
-    from autograder.course_dir import CourseDir
+    its own points, and the backward pass (suggested layout) keeps its points. The submission
+    (``wrong_forwards``: batchnorm_forward stubbed, layernorm_forward with ddof=1) is graded in the
+    shared course (tests/graded_courses.py)."""
     from tests import submissions as subs
 
-    course = CourseDir(tmp_path)
-    course.release(CHAPTER)
-    solution = subs.load_solution(CHAPTER)
-    points = subs.graded_points(solution)
-    wrong = subs.with_cell_edited(solution, "batchnorm_forward", subs.stub_out)
-    wrong = subs.with_cell_edited(wrong, "layernorm_forward",
-                                  lambda s: s.replace("var = x.var(axis=-1, keepdims=True)",
-                                                      "var = x.var(axis=-1, keepdims=True, ddof=1)"))
-    course.submit("wrong_forwards", CHAPTER, text=subs.dumps(wrong))
-    course.autograde(CHAPTER)
-    scores = course.scores(CHAPTER)["wrong_forwards"]
+    points = subs.graded_points(subs.load_solution(CHAPTER))
+    scores = graded(CHAPTER).student_scores("wrong_forwards")
     assert scores["test_batchnorm_forward"] == 0
     assert scores["test_layernorm_forward"] == 0
     assert sum(scores.values()) == sum(points.values()) - points["test_batchnorm_forward"] \
