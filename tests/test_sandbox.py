@@ -1,8 +1,8 @@
 """The grading kernel's sandbox (autograder/sandbox.py), proved from inside real kernels started the
 way nbgrader starts them (jupyter_client, the course's kernel spec, IPC transport): it sees only
 Python, the venv and dlcourse, cannot write outside its memory-backed folders, has no network, no
-privileges and no way out, and nothing it starts outlives it. Then one real autograde through the
-course's nbgrader configuration still gives the solution full marks."""
+privileges and no way out, and nothing it starts outlives it. Then the solution, graded by real
+nbgrader through the course's configuration (in the shared graded course), still earns full marks."""
 
 import os
 import subprocess
@@ -11,10 +11,12 @@ import textwrap
 import time
 from pathlib import Path
 
+import nbformat
 import pytest
 
 from autograder import grading_env, sandbox
 from autograder.sandbox_seccomp import program
+from tests.graded_courses import group
 
 ROOT = Path(__file__).resolve().parent.parent
 grading_env.apply(str(ROOT))
@@ -428,17 +430,13 @@ def test_startup_overhead_is_printed(course, tmp_path, capsys):
 
 @needs_sandbox
 @pytest.mark.nbgrader
-def test_autograde_of_a_solution_still_gives_full_marks(tmp_path):
-    from autograder.course_dir import CourseDir
-    from tests import submissions as subs
-
-    course = CourseDir(tmp_path)
-    course.release("01_losses")
-    course.submit("full", "01_losses", subs.solution_path("01_losses"))
-    course.autograde("01_losses")
-    assert sum(course.scores("01_losses")["full"].values()) == sum(subs.graded_points(subs.load_solution("01_losses")).values())
-    graded = (tmp_path / "autograded/full/01_losses/01_losses.ipynb").read_text()
-    assert "unisolated" not in graded
+@group("01_losses")
+def test_autograde_of_a_solution_still_gives_full_marks(graded):
+    """The solution of 01_losses, graded by stock nbgrader in the shared course (tests/graded_courses.py,
+    with the sandbox on here), earns full marks, and its graded notebook was not graded unisolated."""
+    course = graded("01_losses")
+    course.assert_full_marks("full")
+    assert "unisolated" not in nbformat.writes(course.notebook("full"))
 
 
 @pytest.mark.nbgrader
