@@ -2,7 +2,8 @@
 
 The solution notebook is executed once (with a probe cell appended that reports the numbers
 behind each claim), so a change of data, seed or code that makes a sentence of the notebook
-false fails here. The stored visible traces of the two callback classes are also checked
+false fails here. That execution also proves that the notebook runs top to bottom without
+TensorFlow (tests/test_notebooks.py leaves chapter 04 to it in the default run). The stored visible traces of the two callback classes are also checked
 against the reference and the catalogued mistakes they were computed from.
 """
 
@@ -21,10 +22,12 @@ CHAPTER = "04_learning_rate_schedules"
 
 PROBE = r'''
 import json as _json
+import sys as _sys
 _high = {name: [train(lambda s, fn=fn: fn(s), EPOCHS, seed=seed)["val_acc"][-1] for seed in range(2)]
          for name, fn in {"cosine": lambda s: cosine_decay(0.6, s, TOTAL),
                           "warmup": lambda s: warmup_cosine(0.6, s, 2 * STEPS_PER_EPOCH, TOTAL)}.items()}
 print(_json.dumps({
+    "tensorflow_loaded": "tensorflow" in _sys.modules,
     "floors": {str(lr): [floor, float(runs[lr][-100:].mean())] for lr, floor in floors.items()},
     "final_train": final_train,
     "final_acc": final_acc,
@@ -53,6 +56,12 @@ print(_json.dumps({
 def claims():
     nb, _ = execute_notebook(solution_path(CHAPTER), extra_cells=[PROBE])
     return json.loads(stream_text(nb).strip().splitlines()[-1])
+
+
+def test_the_executed_notebook_never_imported_tensorflow(claims):
+    """The NumPy-chapter rule of tests/test_notebooks.py, checked on this execution (which stands in
+    for that file's own execution of chapter 04 in the default run)."""
+    assert claims["tensorflow_loaded"] is False
 
 
 def test_sgd_on_the_noisy_quadratic_settles_on_the_predicted_floor(claims):

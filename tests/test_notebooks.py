@@ -10,10 +10,18 @@ from tests.submissions import solution_path
 
 KERAS_CHAPTERS = set(chapter_ids(keras=True))
 PROBE = "import sys; print('tensorflow loaded:', 'tensorflow' in sys.modules)"
+# Chapters that a claims test of the default run already executes top to bottom, with the same
+# TensorFlow probe: here only in the slow run (chapter 04's execution is the slowest, about 19 s).
+EXECUTED_BY_CLAIMS = {"04_learning_rate_schedules": "tests/test_ch04_claims.py (fixture claims)"}
 
 
-@pytest.mark.parametrize("chapter", [pytest.param(c, marks=[pytest.mark.keras, pytest.mark.slow] if c in KERAS_CHAPTERS else [], id=c)
-                                     for c in chapters()])
+def _marks(chapter):
+    if chapter in KERAS_CHAPTERS:
+        return [pytest.mark.keras, pytest.mark.slow]
+    return [pytest.mark.slow] if chapter in EXECUTED_BY_CLAIMS else []
+
+
+@pytest.mark.parametrize("chapter", [pytest.param(c, marks=_marks(c), id=c) for c in chapters()])
 def test_solution_notebook_executes(chapter):
     nb, seconds = execute_notebook(solution_path(chapter), extra_cells=[PROBE])
     if chapter not in KERAS_CHAPTERS:
