@@ -18,6 +18,8 @@ from autograder.execute import execute_notebook, stream_text
 from dlcourse.checks.properties import schedules as props
 from tests.submissions import solution_path
 
+pytestmark = pytest.mark.xdist_group("ch04-notebook")  # one worker executes the notebook once for the module
+
 CHAPTER = "04_learning_rate_schedules"
 
 PROBE = r'''
