@@ -161,7 +161,7 @@ def test_one_cycle_from_the_range_test_matches_twelve_epochs_in_six(claims):
 
 
 # ---------------------------------------------------------------- stored visible traces
-@pytest.mark.parametrize("case", props.EARLY_STOPPING_CASES, ids=lambda c: c["name"])
+@pytest.mark.parametrize("case", props.stored_cases("EarlyStopping"), ids=lambda c: c["name"])
 def test_stored_early_stopping_traces_match_the_reference_and_mistakes(case):
     args = (case["patience"], case["min_delta"], case["losses"])
     assert props.early_stopping_trace(EarlyStopping, *args) == case["expected"]
@@ -169,7 +169,7 @@ def test_stored_early_stopping_traces_match_the_reference_and_mistakes(case):
         assert props.early_stopping_trace(MISTAKES["EarlyStopping"][name], *args) == trace, name
 
 
-@pytest.mark.parametrize("case", props.PLATEAU_CASES, ids=lambda c: c["name"])
+@pytest.mark.parametrize("case", props.stored_cases("ReduceLROnPlateau"), ids=lambda c: c["name"])
 def test_stored_plateau_traces_match_the_reference_and_mistakes(case):
     args = (case["lr"], case["factor"], case["patience"], case["min_delta"], case["min_lr"], case["losses"])
     assert props.plateau_trace(ReduceLROnPlateau, *args) == case["expected"]

@@ -33,7 +33,7 @@ CHAPTER = "06_backprop_initialization"
 # --------------------------------------------------------------------------- stored numbers
 
 def test_stored_dense_forward_numbers_match_the_reference_and_its_mistakes():
-    for case in props.DENSE_FORWARD_CASES:
+    for case in props.stored_numbers()["dense_forward"]:
         inputs = copy.deepcopy(case["inputs"])
         assert agree(ref.dense_forward(**inputs)[0], case["expected"], rtol=1e-12, atol=1e-12), case["name"]
         for desc, stored in case["mistakes"].items():
@@ -42,7 +42,7 @@ def test_stored_dense_forward_numbers_match_the_reference_and_its_mistakes():
 
 @pytest.mark.parametrize("name", ["glorot_uniform", "he_normal"])
 def test_stored_initializer_statistics_match_the_formulas_and_the_mistakes(name):
-    case = props.INITIALIZER_CASES[name]
+    case = props.stored_numbers()["initializers"][name]
     fan_in, fan_out, spec = case["fan_in"], case["fan_out"], case["spec"]
     if name == "glorot_uniform":
         assert spec["bound"] == pytest.approx(np.sqrt(6.0 / (fan_in + fan_out)), rel=1e-12)

@@ -34,8 +34,8 @@ CHAPTER = "07_batchnorm_dropout"
 # --------------------------------------------------------------------------- stored numbers
 
 @pytest.mark.parametrize("name,observe,inputs_list,stored_list", [
-    ("batchnorm_forward", props.bn_observed, props.BATCHNORM_FORWARD_INPUTS, props.BATCHNORM_FORWARD_EXPECTED),
-    ("layernorm_forward", props.ln_observed, props.LAYERNORM_FORWARD_INPUTS, props.LAYERNORM_FORWARD_EXPECTED),
+    ("batchnorm_forward", props.bn_observed, props.BATCHNORM_FORWARD_INPUTS, props.stored_expectations("batchnorm_forward")),
+    ("layernorm_forward", props.ln_observed, props.LAYERNORM_FORWARD_INPUTS, props.stored_expectations("layernorm_forward")),
 ])
 def test_stored_forward_numbers_match_the_reference_and_its_mistakes(name, observe, inputs_list, stored_list):
     assert len(inputs_list) == len(stored_list)

@@ -68,14 +68,6 @@ def stored_numbers():
     return stored(CHAPTER)
 
 
-def __getattr__(name):
-    if name == "DENSE_FORWARD_CASES":  # the stored numbers under their former names
-        return stored_numbers()["dense_forward"]
-    if name == "INITIALIZER_CASES":
-        return stored_numbers()["initializers"]
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
 def first_output(fn, name):
     """A wrapper returning only ``out`` of a forward pass ``fn(...) -> (out, cache)``."""
     def out_only(**inputs):

@@ -103,13 +103,6 @@ def stored_expectations(name):
     return stored(CHAPTER)[name]
 
 
-def __getattr__(name):
-    former = {"BATCHNORM_FORWARD_EXPECTED": "batchnorm_forward", "LAYERNORM_FORWARD_EXPECTED": "layernorm_forward"}
-    if name in former:  # the stored numbers under their former names
-        return stored_expectations(former[name])
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
 def _check_stored(fn_observed, name, inputs_list, expected_list, mutable=()):
     for (case_name, inputs), stored in zip(inputs_list, expected_list):
         run_case(fn_observed, name, case_name, copy.deepcopy(inputs), stored["expected"], stored["mistakes"],

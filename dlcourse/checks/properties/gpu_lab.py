@@ -381,9 +381,3 @@ PROPERTY_CHECKS = {
 def stored_numbers():
     """The numbers stored for these checks: build_cnn's logits with fixed weights (and the mistakes')."""
     return stored(CHAPTER)
-
-
-def __getattr__(name):
-    if name == "STORED":  # the stored numbers under their former name
-        return stored_numbers()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

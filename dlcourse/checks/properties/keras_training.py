@@ -439,9 +439,3 @@ def stored_numbers():
     """The numbers stored for these checks: logits of build_mlp per configuration, the compiled
     loss, train_step's losses and weights (each with the outputs of the known mistakes)."""
     return stored(CHAPTER)
-
-
-def __getattr__(name):
-    if name == "STORED":  # the stored numbers under their former name
-        return stored_numbers()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -220,13 +220,6 @@ def stored_cases(name, kind="traces"):
     return stored(CHAPTER)[name][kind]
 
 
-def __getattr__(name):
-    former = {"EARLY_STOPPING_CASES": "EarlyStopping", "PLATEAU_CASES": "ReduceLROnPlateau"}
-    if name in former:  # the stored decision traces under their former names
-        return stored_cases(former[name])
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
 def _check_attributes(cls, name):
     for case in stored_cases(name, "attributes"):
         compare_attributes(cls, name, case["args"], case["kwargs"], case["losses"], case["expected"],
