@@ -18,6 +18,8 @@ How each graded function is checked:
   for a seed, use of the given generator), never by one exact stream.
 """
 
+import copy
+
 import numpy as np
 
 from autograder.chapters import reference_and_mistakes
@@ -236,9 +238,13 @@ def _mistake_signatures(name, fan_in, fan_out, spec):
 
 
 def _initializer_check(name, specs):
+    signatures = {}  # (fan_in, fan_out) -> the mistakes' signatures, drawn once per grading process
+
     def check(fn):
         for fan_in, fan_out, spec in specs:
-            props.check_initializer(fn, name, fan_in, fan_out, spec, _mistake_signatures(name, fan_in, fan_out, spec),
+            if (fan_in, fan_out) not in signatures:
+                signatures[fan_in, fan_out] = _mistake_signatures(name, fan_in, fan_out, spec)
+            props.check_initializer(fn, name, fan_in, fan_out, spec, copy.deepcopy(signatures[fan_in, fan_out]),
                                     seed=props.seed_of(f"hidden:{name}:{fan_in}x{fan_out}"), label="hidden: ")
     return check
 
