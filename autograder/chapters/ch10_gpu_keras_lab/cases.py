@@ -12,6 +12,8 @@ Nothing here imports keras at import time (every chapter's grading imports this 
 
 from __future__ import annotations
 
+import copy
+import functools
 
 import numpy as np
 
@@ -93,6 +95,13 @@ def cnn_expectation(input_shape, num_classes, seed, x):
     return dict(seed=seed, x=x, logits=logits, mistakes=mistakes)
 
 
+@functools.lru_cache(maxsize=None)
+def _hidden_cnn_expectation(input_shape, num_classes, seed):
+    """cnn_expectation on the hidden probe of 2 images ``props.inputs((2, *input_shape), seed)``; the
+    reference's and the mistakes' models are built once per grading process, not once per submission."""
+    return cnn_expectation(input_shape, num_classes, seed, _props().inputs((2, *input_shape), seed))
+
+
 # ---------------------------------------------------------------------------- stored numbers
 def stored_numbers():
     props = _props()
@@ -171,9 +180,9 @@ def hidden_build_cnn(fn):
     keras = props._keras()
     name = "build_cnn"
     for i, (shape, k) in enumerate([((28, 28, 1), 10), ((32, 32, 3), 5), ((9, 9, 2), 3)]):
-        x = props.inputs((2, *shape), 20 + i)
         case = f"hidden: input_shape={shape}, num_classes={k}"
-        props.inspect_cnn(_builder(fn, name, case), name, case, shape, k, cnn_expectation(shape, k, 20 + i, x))
+        props.inspect_cnn(_builder(fn, name, case), name, case, shape, k,
+                          copy.deepcopy(_hidden_cnn_expectation(shape, k, 20 + i)))
     case = "hidden: input_shape=(16, 16, 3) under mixed_float16"
     props.inspect_cnn_mixed(_builder(fn, name, case, policy="mixed_float16"), name, case, (16, 16, 3), 6)
     case = "hidden: 12 Adam steps on 16 images of two easy classes"
@@ -181,8 +190,9 @@ def hidden_build_cnn(fn):
     model = _builder(fn, name, case, weights=False)(input_shape=(8, 8, 1), num_classes=2)
     if not isinstance(model, keras.Model):
         props.fail(name, case, f"expected a keras.Model, got {type(model).__name__}")
+    # eagerly: for 12 steps on a tiny model, tracing a graph costs more than it saves (same numbers)
     model.compile(optimizer=keras.optimizers.Adam(1e-2),
-                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), run_eagerly=True)
     x, y = _image_problem(16, 0)
     losses = [float(model.train_on_batch(x, y)) for _ in range(12)]
     if not np.mean(losses[-3:]) < 0.7 * losses[0]:
