@@ -29,3 +29,20 @@ def test_tensorflow_comes_from_pip_in_the_conda_environment():
     text = (ROOT / "environment.yml").read_text()
     pip_section = text.split("- pip:", 1)[1]
     assert "tensorflow" in pip_section
+
+
+def test_both_routes_drop_the_slow_optional_import():
+    """./course.sh setup and Binder's postBuild both remove rfc3987-syntax (about 1 s of import in every
+    nbgrader, Jupyter and test process, for a string format nothing here checks)."""
+    assert "drop_slow_optional_import \"$VENV/bin/python\"" in (ROOT / "course.sh").read_text()
+    assert "pip uninstall --quiet --yes rfc3987-syntax" in (ROOT / "postBuild").read_text()
+
+
+def test_nbgrader_loads_without_the_grammar_package():
+    """In the environment the set-up made, loading nbgrader does not import rfc3987_syntax."""
+    import subprocess
+    import sys
+
+    code = "import sys, nbgrader.apps.api; print('rfc3987_syntax' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False", "rfc3987-syntax is installed: run ./course.sh setup"
