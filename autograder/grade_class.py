@@ -47,6 +47,7 @@ import stat
 import sys
 import tempfile
 import time
+import warnings
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -130,6 +131,9 @@ def grade_job(api, course_root, chapter, release, job):
 def _worker_main(conn, course_root, db_url, chapter, release):
     """A grading worker: its own session, nbgrader loaded once, then one job per message."""
     os.setsid()
+    # nbgrader's gradebook code makes SQLAlchemy warn about every new submission row ("Object of type
+    # <SubmittedAssignment> not in session"); harmless, and it would bury the progress bar.
+    warnings.filterwarnings("ignore", message=r"Object of type <Submitted\w+> not in session")
     api = _load_api(course_root, db_url, chapter)
     conn.send("ready")
     while True:
