@@ -15,9 +15,11 @@ from autograder.execute import execute_notebook, stream_text
 from tests.submissions import solution_path
 
 CHAPTER = "05_regularization"
+pytestmark = pytest.mark.xdist_group("ch05-notebook")  # one worker executes the notebook once for the module
 
 PROBE = r'''
 import json as _json
+import sys as _sys
 def _mse(X, y, w, b):
     return float(np.mean((X @ w + b - y) ** 2))
 _degree_val = {}
@@ -44,6 +46,7 @@ print(_json.dumps({
                         ridge_closed_form(X_train, y_train, lam)[1], ridge_penalizing_the_bias(X_train, y_train, lam)[1]]
              for lam in (0.01, 0.3)},
     "y_mean": float(y_train.mean()),
+    "tensorflow_loaded": "tensorflow" in _sys.modules,
 }))
 '''
 
@@ -52,6 +55,12 @@ print(_json.dumps({
 def claims():
     nb, _ = execute_notebook(solution_path(CHAPTER), extra_cells=[PROBE])
     return json.loads(stream_text(nb).strip().splitlines()[-1])
+
+
+def test_the_executed_notebook_never_imported_tensorflow(claims):
+    """The NumPy-chapter rule of tests/test_notebooks.py, checked on this execution (which stands in
+    for that file's own execution of chapter 05 in the default run)."""
+    assert claims["tensorflow_loaded"] is False
 
 
 def test_degree_9_overfits_and_degree_1_underfits(claims):

@@ -11,8 +11,10 @@ from tests.submissions import solution_path
 KERAS_CHAPTERS = set(chapter_ids(keras=True))
 PROBE = "import sys; print('tensorflow loaded:', 'tensorflow' in sys.modules)"
 # Chapters that a claims test of the default run already executes top to bottom, with the same
-# TensorFlow probe: here only in the slow run (chapter 04's execution is the slowest, about 19 s).
-EXECUTED_BY_CLAIMS = {"04_learning_rate_schedules": "tests/test_ch04_claims.py (fixture claims)"}
+# TensorFlow probe: here only in the slow run (chapter 04's execution is the slowest, about 19 s;
+# chapter 05's about 9 s).
+EXECUTED_BY_CLAIMS = {"04_learning_rate_schedules": "tests/test_ch04_claims.py (fixture claims)",
+                      "05_regularization": "tests/test_ch05_claims.py (fixture claims)"}
 
 
 def _marks(chapter):
