@@ -1,7 +1,7 @@
 """Chapters graded through real nbgrader once per test run, shared by every test that reads them.
 
 Stock ``nbgrader`` commands on one course directory per *set* of chapters (:class:`GradedCourse`;
-the NumPy chapters form two sets (:data:`NUMPY_SETS`), each Keras chapter one of its own: :func:`course_set`):
+the NumPy chapters form four sets (:data:`NUMPY_SETS`), each Keras chapter one of its own: :func:`course_set`):
 ``generate_assignment`` once for all its chapters, every submission the default tests need placed
 in ``submitted/``, ONE ``autograde`` of all of them (one nbgrader start-up instead of one per
 chapter and test), ``generate_feedback`` once. Tests read scores, graded notebooks and feedback
@@ -109,13 +109,16 @@ DEFAULT_BATCHES = {"01_losses": (SUMMED_MSE, CHINESE), "04_learning_rate_schedul
                    "06_backprop_initialization": (READER_RUN,), "07_batchnorm_dropout": (WRONG_FORWARDS,)}
 
 
-# The NumPy chapters in two sets of about equal grading time, one per worker of the default
-# ``-n auto`` on two cores (one set took 170 s on one worker while the other idled): chapter 04 (the
-# slowest notebook, plus the hostile submissions), 06 (graded twice: reader cells skipped and run)
-# and 08 in one; 01 (the Chinese and summed-mse submissions), 02, 03, 05 and 07 in the other.
-NUMPY_SETS = {"graded-numpy-a": ("01_losses", "02_gradient_descent", "03_optimizers", "05_regularization",
-                                 "07_batchnorm_dropout"),
-              "graded-numpy-b": ("04_learning_rate_schedules", "06_backprop_initialization", "08_numpy_mlp_capstone")}
+# The NumPy chapters in four sets, each an xdist group graded in one nbgrader run. With two sets
+# (one per worker) the run was bound by those two long indivisible units (68-74 s each on an idle
+# machine, then the tests that read them) while the rest of the suite left cores idle; four smaller
+# ones pack better around the Keras chapters' courses and the long single tests. Chapter 04 (the
+# slowest notebook, plus the hostile submissions) with 05; 06 (graded twice: reader cells skipped
+# and run) with 07; 08 alone; 01 (the Chinese and summed-mse submissions), 02 and 03 together.
+NUMPY_SETS = {"graded-numpy-a": ("01_losses", "02_gradient_descent", "03_optimizers"),
+              "graded-numpy-b": ("04_learning_rate_schedules", "05_regularization"),
+              "graded-numpy-c": ("06_backprop_initialization", "07_batchnorm_dropout"),
+              "graded-numpy-d": ("08_numpy_mlp_capstone",)}
 
 
 def course_set(chapter):
