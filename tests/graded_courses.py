@@ -123,7 +123,7 @@ NUMPY_SETS = {"graded-numpy-a": ("01_losses", "02_gradient_descent", "03_optimiz
 
 def course_set(chapter):
     """The name of the set of chapters graded together with ``chapter``: the NumPy chapters in the
-    two sets of :data:`NUMPY_SETS` (a chapter in neither grades on its own), each Keras chapter on its
+    sets of :data:`NUMPY_SETS` (a chapter in neither grades on its own), each Keras chapter on its
     own (its grading process imports TensorFlow; graded in one process with chapter 09, chapter 10's
     solution once lost points under heavy load)."""
     return next((name for name, chapters in NUMPY_SETS.items() if chapter in chapters), f"graded-{chapter}")
