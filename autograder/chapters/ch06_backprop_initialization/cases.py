@@ -19,6 +19,7 @@ How each graded function is checked:
 """
 
 import copy
+import functools
 
 import numpy as np
 
@@ -237,14 +238,17 @@ def _mistake_signatures(name, fan_in, fan_out, spec):
     return out
 
 
-def _initializer_check(name, specs):
-    signatures = {}  # (fan_in, fan_out) -> the mistakes' signatures, drawn once per grading process
+@functools.lru_cache(maxsize=None)
+def _hidden_signatures(name, fan_in, fan_out):
+    """_mistake_signatures for a hidden draw, computed once per grading process, not once per submission."""
+    return _mistake_signatures(name, fan_in, fan_out, _SPEC_OF[name](fan_in, fan_out)[2])
 
+
+def _initializer_check(name, specs):
     def check(fn):
         for fan_in, fan_out, spec in specs:
-            if (fan_in, fan_out) not in signatures:
-                signatures[fan_in, fan_out] = _mistake_signatures(name, fan_in, fan_out, spec)
-            props.check_initializer(fn, name, fan_in, fan_out, spec, copy.deepcopy(signatures[fan_in, fan_out]),
+            props.check_initializer(fn, name, fan_in, fan_out, spec,
+                                    copy.deepcopy(_hidden_signatures(name, fan_in, fan_out)),
                                     seed=props.seed_of(f"hidden:{name}:{fan_in}x{fan_out}"), label="hidden: ")
     return check
 
@@ -256,6 +260,9 @@ def _glorot_spec(fan_in, fan_out):
 
 def _he_spec(fan_in, fan_out):
     return fan_in, fan_out, props.normal_spec(np.sqrt(2.0 / fan_in), fan_in * fan_out)
+
+
+_SPEC_OF = {"glorot_uniform": _glorot_spec, "he_normal": _he_spec}
 
 
 HIDDEN_CUSTOM = {
@@ -287,7 +294,7 @@ def stored_numbers():
         result = evaluate(Case(name, inputs), out(reference), {desc: out(m) for desc, m in mistakes.items()})
         forward.append({"name": name, "inputs": inputs, "expected": result["expected"], "mistakes": result["mistakes"]})
     initializers = {}
-    for name, spec_of in (("glorot_uniform", _glorot_spec), ("he_normal", _he_spec)):
+    for name, spec_of in _SPEC_OF.items():
         fan_in, fan_out, spec = spec_of(*VISIBLE_FANS)
         initializers[name] = {"fan_in": fan_in, "fan_out": fan_out, "spec": spec,
                               "mistakes": _mistake_signatures(name, fan_in, fan_out, spec)}
