@@ -320,9 +320,11 @@ class Session:
             known = self.generators.get(id(value))
             if known is not None:
                 return {"__ref__": known[0]}
-            slot = f"g{len(self.generators)}"
-            self.generators[id(value)] = (slot, value, copy.deepcopy(value))
-            return {"__gen__": slot, "state": value.bit_generator.state}
+            slot, state = f"g{len(self.generators)}", value.bit_generator.state
+            # (slot, the check's generator (kept alive: its id is the key), the state sent, the reference's
+            # copy: made from that state when the reference first needs it, i.e. only when planning)
+            self.generators[id(value)] = [slot, value, state, None]
+            return {"__gen__": slot, "state": state}
         named = getattr(value, "fn", None)
         if callable(value) and isinstance(named, types.FunctionType) and named in wire.FUNCTION_NAMES:
             tag = f"c{len(self.callbacks)}"
@@ -342,7 +344,10 @@ class Session:
             return value._instance
         if isinstance(value, np.random.Generator):
             self._special(value)
-            return self.generators[id(value)][2]
+            entry = self.generators[id(value)]
+            if entry[3] is None:
+                entry[3] = _generator_from_state(entry[2])
+            return entry[3]
         if isinstance(value, (tuple, list)):
             parts = [self._for_reference(v) for v in value]
             return value if all(p is v for p, v in zip(parts, value)) else type(value)(parts)
@@ -368,6 +373,13 @@ class Session:
                 attrs[name] = callable(getattr(value, name, None))
         return RemoteObject(self, ":".join(str(p) for p in where), [c.__name__ for c in type(value).__mro__], attrs,
                             instance=value)
+
+
+def _generator_from_state(state):
+    """A new ``np.random.Generator`` in ``state`` (a ``bit_generator.state`` dict), as the interpreter makes it."""
+    generator = np.random.Generator(getattr(np.random, state["bit_generator"])())
+    generator.bit_generator.state = state
+    return generator
 
 
 def _on_instance(handle, reference):
