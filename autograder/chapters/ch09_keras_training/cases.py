@@ -13,6 +13,8 @@ Nothing here imports keras at import time (every chapter's grading imports this 
 
 from __future__ import annotations
 
+import copy
+import functools
 
 import numpy as np
 
@@ -183,6 +185,23 @@ def _kernel():
     return keras_objects
 
 
+@functools.lru_cache(maxsize=None)
+def _hidden_mlp_expectation(index):
+    """What the hidden build_mlp test expects of ``HIDDEN_MLP_CONFIGS[index]`` on its probe (seed 100 + index):
+    dict(seed, x (4, input_dim), logits (4, num_classes), mistakes {key: logits that differ}). The reference's
+    and the mistakes' models are built once per grading process, not once per submission."""
+    props = _props()
+    kwargs, seed = HIDDEN_MLP_CONFIGS[index], 100 + index
+    x = props.inputs((4, kwargs["input_dim"]), seed)
+    logits = mlp_logits(_reference().build_mlp, kwargs, seed, x)
+    mistakes = {}
+    for key, wrong in _mistakes("build_mlp").items():
+        out = mlp_logits(wrong, kwargs, seed, x)
+        if out is not None and out.shape == logits.shape and not props.close(out, logits):
+            mistakes[key] = out
+    return dict(seed=seed, x=x, logits=logits, mistakes=mistakes)
+
+
 def _builder(fn, name, case, weights=True):
     """Calls of the learner's builder in the kernel, giving a local model rebuilt from its config."""
     return lambda **kwargs: _kernel().mirror_model(fn(**kwargs), name, case, weights)
@@ -193,23 +212,14 @@ def hidden_build_mlp(fn):
     gives it: it is called in the kernel, and the model it returns is judged here, rebuilt from
     its config and weights (see :mod:`autograder.protocol.keras_objects`)."""
     props = _props()
-    ref = _reference()
     name = "build_mlp"
     for i, kwargs in enumerate(HIDDEN_MLP_CONFIGS):
         case = f"hidden: {', '.join(f'{k}={v}' for k, v in kwargs.items())}"
-        seed = 100 + i
-        x = props.inputs((4, kwargs["input_dim"]), seed)
-        logits = mlp_logits(ref.build_mlp, kwargs, seed, x)
-        mistakes = {}
-        for key, wrong in _mistakes(name).items():
-            out = mlp_logits(wrong, kwargs, seed, x)
-            if out is not None and out.shape == logits.shape and not props.close(out, logits):
-                mistakes[key] = out
-        model = props.inspect_mlp(_builder(fn, name, case), name, case, kwargs, mlp_params(kwargs),
-                                  dict(seed=seed, x=x, logits=logits, mistakes=mistakes))
+        expected = copy.deepcopy(_hidden_mlp_expectation(i))
+        model = props.inspect_mlp(_builder(fn, name, case), name, case, kwargs, mlp_params(kwargs), expected)
         if kwargs.get("dropout_rate", 0) > 0:
-            a = props.numpy_out(model(x, training=True))
-            b = props.numpy_out(model(x, training=True))
+            a = props.numpy_out(model(expected["x"], training=True))
+            b = props.numpy_out(model(expected["x"], training=True))
             if props.close(a, b, rtol=1e-6, atol=1e-7):
                 props.fail(name, case, "two training-mode calls gave the same output: dropout is not active "
                                        "in training")
@@ -247,6 +257,9 @@ def _hidden_mlp_learns(fn):
                                "lowers it by far more than 30% here")
 
 
+_compile_expectations_once = functools.lru_cache(maxsize=None)(compile_expectations)  # once per grading process
+
+
 def _compiling(fn, name, case):
     """compile_for_classification(model, learning_rate) as the inspections call it: the model is
     sent into the kernel, the learner's function compiles it there, and its compile config is
@@ -275,7 +288,7 @@ def hidden_compile(fn):
     props = _props()
     keras = props._keras()
     name = "compile_for_classification"
-    expected = compile_expectations()
+    expected = dict(_compile_expectations_once())
     for i, (d_in, k, lr) in enumerate([(5, 3, 0.02), (3, 3, 3e-4), (8, 3, 1e-3)]):
         case = f"hidden: a linear model {d_in} -> {k}, learning_rate={lr}"
         model = props._tiny_linear_model(d_in, k, 10 + i)
@@ -332,21 +345,31 @@ def _stepping(fn, model, optimizer):
     return step_here
 
 
+HIDDEN_TRAIN_STEP_RUNS = [  # (case, train_step_setup arguments, optimizer factory, steps)
+    ("hidden: 2 SGD steps, hidden 6, L2 0.01", dict(seed=11, l2=0.01, hidden=6, d_in=5, k=4, n=12), _sgd, 2),
+    ("hidden: 3 Adam steps, hidden 4, L2 0.2", dict(seed=12, l2=0.2, hidden=4, d_in=3, k=3, n=10), _adam, 3),
+]
+
+
+@functools.lru_cache(maxsize=None)
+def _hidden_train_step_expectation(case):
+    """(losses, weights after, {mistake key: {"losses": ...}} of mistakes whose losses differ) of the reference's
+    train_step on the run ``case`` of HIDDEN_TRAIN_STEP_RUNS; computed once per grading process."""
+    _, setup, optimizer_factory, steps = next(run for run in HIDDEN_TRAIN_STEP_RUNS if run[0] == case)
+    expected_losses, expected_weights = train_step_run(_reference().train_step, setup, optimizer_factory, steps)
+    mistakes = {}
+    for key, wrong in _mistakes("train_step").items():
+        run = train_step_run(wrong, setup, optimizer_factory, steps)
+        if run is not None and not _props().close(run[0], expected_losses):
+            mistakes[key] = {"losses": run[0]}
+    return expected_losses, expected_weights, mistakes
+
+
 def hidden_train_step(fn):
     props = _props()
-    ref = _reference()
     name = "train_step"
-    runs = [
-        ("hidden: 2 SGD steps, hidden 6, L2 0.01", dict(seed=11, l2=0.01, hidden=6, d_in=5, k=4, n=12), _sgd, 2),
-        ("hidden: 3 Adam steps, hidden 4, L2 0.2", dict(seed=12, l2=0.2, hidden=4, d_in=3, k=3, n=10), _adam, 3),
-    ]
-    for case, setup, optimizer_factory, steps in runs:
-        expected_losses, expected_weights = train_step_run(ref.train_step, setup, optimizer_factory, steps)
-        mistakes = {}
-        for key, wrong in _mistakes(name).items():
-            run = train_step_run(wrong, setup, optimizer_factory, steps)
-            if run is not None and not props.close(run[0], expected_losses):
-                mistakes[key] = {"losses": run[0]}
+    for case, setup, optimizer_factory, steps in HIDDEN_TRAIN_STEP_RUNS:
+        expected_losses, expected_weights, mistakes = copy.deepcopy(_hidden_train_step_expectation(case))
         model, x, y = props.train_step_setup(**setup)
         before = [props.numpy_out(w) for w in model.weights]
         optimizer = optimizer_factory()
