@@ -65,24 +65,29 @@ def pytest_collection_modifyitems(config, items):
 
 HEAVY_FIRST = (
     "tests/test_grade_class.py::test_attack_families_on_chapter_01_leave_every_row_and_classmate_intact",
+    "tests/test_grading.py::test_autograde_solution_blank_and_one_broken_function[09_keras_training]",
+    "tests/test_grading.py::test_autograde_solution_blank_and_one_broken_function[10_gpu_keras_lab]",
     "tests/test_postgres_grading.py::test_two_runs_share_a_class_on_postgresql",
+    "tests/test_grading.py::test_autograde_solution_blank_and_one_broken_function[08_numpy_mlp_capstone]",
     "tests/test_browser.py::test_student_sees_the_named_mistake_then_the_pass_and_validates",
-    "tests/test_browser.py::test_instructor_generates_autogrades_and_reads_feedback_in_formgrader",
-    "tests/test_grade_fingerprint.py::test_numpy_grades_are_unchanged[random_search]",
     "tests/test_notebooks.py::test_solution_notebook_executes[08_numpy_mlp_capstone]",
-    "tests/test_sandbox.py::test_time_limit_and_grading_without_sandbox_are_noted",
+    "tests/test_browser.py::test_instructor_generates_autogrades_and_reads_feedback_in_formgrader",
     "tests/test_ch10_gpu_lab.py::test_benchmark_prints_a_row_per_configuration",
+    "tests/test_sandbox.py::test_time_limit_and_grading_without_sandbox_are_noted",
+    "tests/test_grade_fingerprint.py::test_numpy_grades_are_unchanged[random_search]",
 )
-"""The default run's longest tests outside any xdist_group (15-75 s each on 2 idle cores, from
-``--durations``; docs/benchmarks.md), in that order. Only the order depends on this list."""
+"""The default run's longest single units, longest first (15-70 s each on 2 idle cores, from ``--durations``;
+docs/benchmarks.md): tests outside any xdist_group, and xdist groups of one test (a graded course that
+only one test reads; its id here is without the ``@group`` suffix). Only the order depends on this list."""
 
 
 def _heavy_first(items):
     """Collect the tests of :data:`HEAVY_FIRST` before all others (the rest keep their order).
 
-    Under ``--dist loadgroup`` xdist hands out the groups (largest first), then single tests in
-    collection order; a 75-second test that comes last leaves the other worker idle for that long.
-    Handing out the longest single tests right after the groups keeps the two workers' ends close."""
+    Under ``--dist loadgroup`` xdist hands out its units (a group, or a test outside any group) by
+    number of tests, largest first, and units of one test in collection order; a 50-second unit that
+    comes last leaves the other worker idle for that long. Handing out the longest units of one test
+    right after the larger groups, longest first, keeps the two workers' ends close."""
     rank = {nodeid: i for i, nodeid in enumerate(HEAVY_FIRST)}
 
     def key(item):
