@@ -66,13 +66,13 @@ c.Autograde.sanitize_preprocessors = [
     "autograder.localized_grading.ToEnglishMarkdown", "autograder.restore_cells.RestoreStructure",
     "nbgrader.preprocessors.ClearOutput",
     "nbgrader.preprocessors.DeduplicateIds", "nbgrader.preprocessors.OverwriteKernelspec",
-    "nbgrader.preprocessors.OverwriteCells", "nbgrader.preprocessors.CheckCellMetadata"]
+    "nbgrader.preprocessors.OverwriteCells", "autograder.metadata_check.CheckCellMetadata"]
 c.Autograde.autograde_preprocessors = [
     "autograder.trusted_execute.TrustedExecute", "autograder.localized_grading.LocalizeFeedback",
     "nbgrader.preprocessors.IgnorePattern",
     "nbconvert.preprocessors.ClearMetadataPreprocessor", "nbgrader.preprocessors.LimitOutput",
     "nbgrader.preprocessors.SaveAutoGrades", "nbgrader.preprocessors.AssignLatePenalties",
-    "nbgrader.preprocessors.CheckCellMetadata"]
+    "autograder.metadata_check.CheckCellMetadata"]  # nbgrader's check, its schema checked once per process
 
 # Kernels run in the grading sandbox (autograder/sandbox.py; docs/grading.md, "The kernel sandbox"):
 # they see only Python, the venv and dlcourse, write only into memory, have no network and no
