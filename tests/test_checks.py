@@ -1,14 +1,18 @@
 """The visible checks and hidden tests: they accept the reference, reject every known
 mistake (naming it), and the stored visible cases are in sync with the reference."""
 
+import json
+import re
+
 import numpy as np
 import pytest
 
-from autograder import build_checks
+from autograder import build_checks, grade_fingerprint
 from autograder.chapters import CHAPTERS, chapter_of, graded_functions, reference_and_mistakes
 from autograder.hidden import check_hidden
 from dlcourse.checks import CheckFailure, check, property_checks, stored_cases
 from dlcourse.checks.failure import names_mistake
+from tests.test_grade_fingerprint import SLOW as FINGERPRINT_SLOW
 
 CASE_MODULES = [chapter.module("cases") for chapter in CHAPTERS]
 CASE_FUNCTIONS = sorted({name for m in CASE_MODULES for name in getattr(m, "VISIBLE", {})})
@@ -25,6 +29,10 @@ PARTLY_NAMED = {"adagrad_step", "momentum_step", "nesterov_step", "step_decay", 
 output on the first failing case (measured 2026-12-03: 6 of the NumPy mistakes, e.g. adagrad's
 "accumulator without its square root" read as "the old accumulator in the denominator"); every
 other mistake's hidden-test failure must name it."""
+RECORDED = json.loads(grade_fingerprint.FINGERPRINT.read_text(encoding="utf-8"))
+FINGERPRINTED = {name for name in NUMPY_HIDDEN_FUNCTIONS if name not in FINGERPRINT_SLOW}
+"""NumPy functions whose hidden verdicts (reference and every mistake) the default run's
+tests/test_grade_fingerprint.py computes with check_hidden and compares with the record."""
 
 
 def test_stored_visible_cases_are_up_to_date():
@@ -38,19 +46,47 @@ def test_reference_passes_visible_checks(name, capsys):
     assert "visible checks passed" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("name", NUMPY_HIDDEN_FUNCTIONS)
+def _swept_by_the_fingerprint(name):
+    """Marks for a direct hidden sweep of ``name``: ``slow`` when the default run's grade fingerprint
+    already runs the same ``check_hidden`` calls (see test_recorded_hidden_verdicts_...)."""
+    return [pytest.mark.slow] if name in FINGERPRINTED else []
+
+
+@pytest.mark.parametrize("name", [pytest.param(n, marks=_swept_by_the_fingerprint(n)) for n in NUMPY_HIDDEN_FUNCTIONS])
 def test_reference_passes_hidden_tests(name):
     reference, _ = reference_and_mistakes(name)
     check_hidden(reference, name)
 
 
-@pytest.mark.parametrize("name,mistake", MISTAKES)
+@pytest.mark.parametrize("name,mistake", [pytest.param(n, m, marks=_swept_by_the_fingerprint(n)) for n, m in MISTAKES])
 def test_hidden_tests_reject_every_known_mistake(name, mistake):
     _, mistakes = reference_and_mistakes(name)
     with pytest.raises(CheckFailure) as failed:
         check_hidden(mistakes[mistake], name)
     if name not in PARTLY_NAMED:
         assert names_mistake(str(failed.value), mistake), str(failed.value)[:2000]
+
+
+def _recorded_names(verdict, mistake):
+    """Whether a recorded verdict ("fail: case ...: matches A or B") names ``mistake`` as names_mistake would."""
+    named = verdict.partition("matches ")[2]
+    return re.search(rf"(?:^| or ){re.escape(mistake)}(?:$|: | or )", named) is not None
+
+
+@pytest.mark.parametrize("name", sorted(FINGERPRINTED))
+def test_recorded_hidden_verdicts_accept_the_reference_and_name_every_mistake(name):
+    """The same claims as the two sweeps above, read from tests/data/grade_fingerprint.json, which
+    tests/test_grade_fingerprint.py proves the hidden tests still give (one sweep of check_hidden
+    per run; ``-m slow`` runs the direct sweeps too)."""
+    recorded = RECORDED[chapter_of(name).id][name]
+    assert recorded["reference"]["hidden"] == "pass"
+    _, mistakes = reference_and_mistakes(name)
+    assert set(recorded) == {"reference", *mistakes}, "re-record: python -m autograder.grade_fingerprint --write"
+    for mistake in mistakes:
+        verdict = recorded[mistake]["hidden"]
+        assert verdict.startswith("fail"), f"{mistake}: {verdict}"
+        if name not in PARTLY_NAMED:
+            assert _recorded_names(verdict, mistake), f"{mistake}: {verdict}"
 
 
 def test_the_keras_chapters_hidden_tests_are_swept_elsewhere():
