@@ -92,6 +92,19 @@ def mlp_logits(build, kwargs, seed, x):
         return None
 
 
+def mlp_expectation(kwargs, seed, x):
+    """(the reference's logits, {mistake key: logits} of the mistakes whose logits differ from them) of
+    build_mlp(**kwargs) with assign_test_weights(seed) on the probe ``x``."""
+    props = _props()
+    logits = mlp_logits(_reference().build_mlp, kwargs, seed, x)
+    mistakes = {}
+    for key, wrong in _mistakes("build_mlp").items():
+        out = mlp_logits(wrong, kwargs, seed, x)
+        if out is not None and out.shape == logits.shape and not props.close(out, logits):
+            mistakes[key] = out
+    return logits, mistakes
+
+
 def mlp_params(kwargs):
     """Accepted parameter counts: the formula, and with batch norm also without the hidden biases."""
     hidden = tuple(kwargs.get("hidden_units", (128,)))
@@ -146,14 +159,8 @@ def stored_numbers():
     ref = _reference()
     out = {"build_mlp": {}}
     for case, cfg in props.MLP_CONFIGS.items():
-        x = props.mlp_probe(cfg)
-        entry = {"params": list(mlp_params(cfg["kwargs"])),
-                 "logits": mlp_logits(ref.build_mlp, cfg["kwargs"], cfg["seed"], x)}
-        mistakes = {}
-        for key, wrong in _mistakes("build_mlp").items():
-            logits = mlp_logits(wrong, cfg["kwargs"], cfg["seed"], x)
-            if logits is not None and logits.shape == entry["logits"].shape and not props.close(logits, entry["logits"]):
-                mistakes[key] = logits
+        logits, mistakes = mlp_expectation(cfg["kwargs"], cfg["seed"], props.mlp_probe(cfg))
+        entry = {"params": list(mlp_params(cfg["kwargs"])), "logits": logits}
         if mistakes:
             entry["mistakes"] = mistakes
         out["build_mlp"][case] = entry
@@ -190,15 +197,9 @@ def _hidden_mlp_expectation(index):
     """What the hidden build_mlp test expects of ``HIDDEN_MLP_CONFIGS[index]`` on its probe (seed 100 + index):
     dict(seed, x (4, input_dim), logits (4, num_classes), mistakes {key: logits that differ}). The reference's
     and the mistakes' models are built once per grading process, not once per submission."""
-    props = _props()
     kwargs, seed = HIDDEN_MLP_CONFIGS[index], 100 + index
-    x = props.inputs((4, kwargs["input_dim"]), seed)
-    logits = mlp_logits(_reference().build_mlp, kwargs, seed, x)
-    mistakes = {}
-    for key, wrong in _mistakes("build_mlp").items():
-        out = mlp_logits(wrong, kwargs, seed, x)
-        if out is not None and out.shape == logits.shape and not props.close(out, logits):
-            mistakes[key] = out
+    x = _props().inputs((4, kwargs["input_dim"]), seed)
+    logits, mistakes = mlp_expectation(kwargs, seed, x)
     return dict(seed=seed, x=x, logits=logits, mistakes=mistakes)
 
 
