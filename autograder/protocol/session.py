@@ -33,7 +33,6 @@ judged on the learner's answers, so grades do not change.
 """
 
 import builtins
-import copy
 import json
 import os
 import types
@@ -42,7 +41,7 @@ import warnings
 import numpy as np
 
 from autograder.protocol import wire
-from autograder.protocol.wire import NotData, ProtocolError, decode_results, encode, key
+from autograder.protocol.wire import NotData, ProtocolError, decode_results, encode, fresh_copy, key
 from dlcourse.checks.runner import CheckFailure
 
 _FUNCTIONS_FILE = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
@@ -215,6 +214,7 @@ class Session:
             first = round_number == 0 and not self.memo and not self.known
             if first and self.plan_key in _PLANS:  # the same script the check's first round would make
                 self.steps = json.loads(_PLANS[self.plan_key])
+                self.step_keys = [key(step) for step in self.steps]
                 self._execute()
                 continue
             failure = None
@@ -239,7 +239,7 @@ class Session:
         raise CheckFailure(f"{self.label}: the hidden tests did not settle after {self.max_rounds} rounds of calls")
 
     def _start_round(self):
-        self.steps, self.speculating = [], False
+        self.steps, self.step_keys, self.speculating = [], [], False
         self.generators, self.alive, self.callbacks = {}, [], {}
 
     def _execute(self):
@@ -251,7 +251,7 @@ class Session:
         outcomes = decode_results(text, len(self.steps), self._make_object, MAX_RESULT_CHARS + 1_000_000)
         if len(outcomes) < len(self.steps):
             raise ProtocolError("the results stopped early (larger than allowed)")
-        self.known = [(key(step), outcome) for step, outcome in zip(self.steps, outcomes)]
+        self.known = list(zip(self.step_keys, outcomes))
         self.memo.update((k, outcome) for k, outcome in self.known if not _holds_handles(outcome.get("ok")))
 
     def _make_object(self, slot, type_names, attrs):
@@ -260,12 +260,14 @@ class Session:
     # -- one call ----------------------------------------------------------------------------
     def call(self, head, args, kwargs, reference):
         step = dict(head, args=[self._encode(a) for a in args], kwargs={k: self._encode(v) for k, v in kwargs.items()})
+        step_key = key(step)
         j = len(self.steps)
         self.steps.append(step)
-        if not self.speculating and j < len(self.known) and self.known[j][0] == key(step):
+        self.step_keys.append(step_key)
+        if not self.speculating and j < len(self.known) and self.known[j][0] == step_key:
             return self._replay(j, self.known[j][1], args, kwargs)
         self.speculating = True
-        remembered = self.memo.get(key(step))
+        remembered = self.memo.get(step_key)
         if remembered is not None:  # the learner's answer to this very call in an earlier script: a better guess
             return self._replay(j, remembered, args, kwargs)
         return self._speculate(j, reference, args, kwargs)
@@ -287,17 +289,17 @@ class Session:
         _reemit(outcome["warnings"])
         for where, value in outcome.get("after", {}).items():
             target = args[int(where)] if where.isdigit() and int(where) < len(args) else kwargs.get(where)
-            _write_back(target, copy.deepcopy(value))
+            _write_back(target, fresh_copy(value))
         for tag, calls in outcome.get("callbacks", {}).items():
             target = self.callbacks.get(tag)
             for cb_args, cb_kwargs in calls:
                 try:
-                    target(*copy.deepcopy(cb_args), **copy.deepcopy(cb_kwargs))
+                    target(*fresh_copy(cb_args), **fresh_copy(cb_kwargs))
                 except Exception:  # noqa: BLE001 - replaying what the learner's code did; its effect is what counts
                     pass
         if "raised" in outcome:
             raise rebuild_exception(*outcome["raised"])
-        value = copy.deepcopy(outcome["ok"])
+        value = fresh_copy(outcome["ok"])
         return value
 
     def _speculate(self, j, reference, args, kwargs):

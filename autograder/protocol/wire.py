@@ -8,6 +8,7 @@
 """
 
 import base64
+import copy
 import json
 import math
 
@@ -21,6 +22,7 @@ MAX_DEPTH = 40
 MAX_NODES = 2_000_000
 MAX_ARRAY_BYTES = 256 * 1024 * 1024
 _DTYPE_KINDS = "biufc"
+_DTYPES = {}  # dtype text -> np.dtype, for texts already checked by _checked_dtype
 
 
 class ProtocolError(Exception):
@@ -63,6 +65,25 @@ def encode(value, special=None, depth=0):
     if callable(value) and value in _NAMES:
         return {"__callable__": _NAMES[value]}
     raise NotData(f"cannot send a {type(value).__name__} as data")
+
+
+def fresh_copy(value):
+    """A copy of a decoded value (what :func:`decode_results` builds) that shares nothing mutable with it.
+
+    The same result as ``copy.deepcopy`` for these values (lists, tuples, dicts, arrays, scalars, handles,
+    which copy to themselves), without its bookkeeping: a check replays thousands of them."""
+    kind = type(value)
+    if kind is np.ndarray:
+        return value.copy()
+    if kind is list:
+        return [fresh_copy(v) for v in value]
+    if kind is tuple:
+        return tuple(fresh_copy(v) for v in value)
+    if kind is dict:
+        return {k: fresh_copy(v) for k, v in value.items()}
+    if value is None or kind in (bool, int, float, str) or isinstance(value, np.generic):
+        return value
+    return copy.deepcopy(value)
 
 
 def key(form):
@@ -148,12 +169,7 @@ class _Reader:
     def buffer(dtype, data, shape):
         if not isinstance(dtype, str) or not isinstance(data, str) or len(data) > MAX_ARRAY_BYTES:
             raise ProtocolError("a malformed array in the results")
-        try:
-            dt = np.dtype(dtype)
-        except TypeError:
-            raise ProtocolError(f"unknown dtype {dtype[:30]!r} in the results") from None
-        if dt.kind not in _DTYPE_KINDS or dt.hasobject or dt.fields is not None:
-            raise ProtocolError(f"unsupported dtype {dtype[:30]!r} in the results")
+        dt = _DTYPES.get(dtype) or _checked_dtype(dtype)
         try:
             raw = base64.b64decode(data, validate=True)
         except ValueError:
@@ -161,6 +177,19 @@ class _Reader:
         if len(raw) != dt.itemsize * math.prod(shape):
             raise ProtocolError("an array in the results does not match its shape")
         return np.frombuffer(raw, dtype=dt).reshape(shape).copy()
+
+
+def _checked_dtype(text):
+    """The dtype named ``text`` if it is a plain numeric one (remembered: a result holds thousands of arrays)."""
+    try:
+        dt = np.dtype(text)
+    except TypeError:
+        raise ProtocolError(f"unknown dtype {text[:30]!r} in the results") from None
+    if dt.kind not in _DTYPE_KINDS or dt.hasobject or dt.fields is not None:
+        raise ProtocolError(f"unsupported dtype {text[:30]!r} in the results")
+    if len(_DTYPES) < 64:
+        _DTYPES[text] = dt
+    return dt
 
 
 def _names(form):
