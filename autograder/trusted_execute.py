@@ -32,6 +32,7 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbgrader.preprocessors import Execute
 from traitlets import Bool, Integer
 
+from autograder.grading_kernel import GradingKernelManager
 from autograder.hidden import companion_names, run_hidden
 from autograder.notebook_cells import cell_label, hidden_tests, is_test_cell, without_hidden_tests
 from autograder.notes import add_note, notes_cell, pop_notes
@@ -73,6 +74,11 @@ class TrustedExecute(Execute):
 
     # A timeout restarts the kernel (an interrupt may be ignored by the learner's code).
     interrupt_on_timeout = Bool(False, help="Always False here: a stuck cell is stopped by a restart.").tag(config=True)
+
+    def __init__(self, *args, **kwargs):
+        # jupyter_client's asyncio kernel manager (nbgrader's choice), without its idle waits: autograder/grading_kernel.py
+        kwargs.setdefault("kernel_manager_class", GradingKernelManager)
+        super().__init__(*args, **kwargs)
 
     def preprocess(self, nb, resources=None, km=None):
         self._notes = pop_notes(nb)
