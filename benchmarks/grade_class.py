@@ -5,9 +5,11 @@ Prints, for N copies of a submission (the solution, as a correct student would h
 - stock: one ``nbgrader autograde <chapter> --create`` invocation (sequential, as nbgrader does);
 - parallel: ``python -m autograder.grade_class <chapter> --no-feedback`` with one worker per core;
 - the floor: starting a grading kernel and running the notebook's imports, which any grader
-  pays once per submission;
+  pays once per submission (with ``--one-worker``: measured before and after the 1-worker run,
+  their mean used, since the speed of a shared machine drifts during a run);
 
-with the wall time per submission, the speed-up, the ratio to the floor, and peak memory.
+with the wall time per submission, the speed-up, the ratio to the floor, peak memory, and a
+machine-speed probe (a fixed Python loop) timed before each run.
 ``--one-worker`` also grades the class with one worker, for the parallel command's own speed-up
 (target: at least :data:`SPEEDUP_TARGET` on 2 workers). Reader cells (autograder.reader_cells)
 are skipped as in real grading, unless ``DLCOURSE_RUN_READER_CELLS=1``. Nothing is asserted.
@@ -60,6 +62,13 @@ def floor_seconds(chapter, repeats=3):
     return sorted(times)[len(times) // 2]
 
 
+def probe_seconds():
+    """Seconds of a fixed pure-Python loop: how fast the machine is right now (it drifts on shared hosts)."""
+    start = time.perf_counter()
+    sum(i * i for i in range(2_000_000))
+    return time.perf_counter() - start
+
+
 def make_class(root, chapter, n):
     course = CourseDir(root)
     course.release(chapter)
@@ -80,13 +89,13 @@ def main(argv=None):
     args = parser.parse_args(argv)
     os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
 
-    floor = floor_seconds(args.chapter)
+    floors = [floor_seconds(args.chapter)]
     print(f"{args.chapter}: {args.n} submissions, {os.cpu_count()} cores, {args.workers} workers")
-    print(f"floor (sandboxed kernel start + the notebook's imports): {floor:.2f} s per submission")
-    results = {}
+    results, probes = {}, {}
     with tempfile.TemporaryDirectory() as tmp:
         if not args.skip_stock:
             stock = make_class(Path(tmp) / "stock", args.chapter, args.n)
+            probes["stock nbgrader autograde (sequential)"] = probe_seconds()
             start = time.perf_counter()
             stock.autograde(args.chapter)
             results["stock nbgrader autograde (sequential)"] = time.perf_counter() - start
@@ -95,16 +104,25 @@ def main(argv=None):
 
         if args.one_worker:
             single = make_class(Path(tmp) / "single", args.chapter, args.n)
+            probes["grade_class, 1 worker"] = probe_seconds()
             start = time.perf_counter()
             grade_class(args.chapter, single.root, workers=1, feedback=False, quiet=True)
             results["grade_class, 1 worker"] = time.perf_counter() - start
+            floors.append(floor_seconds(args.chapter))  # the machine's speed drifts: the floor on both sides
         parallel = make_class(Path(tmp) / "parallel", args.chapter, args.n)
 
+        probes[f"grade_class, {args.workers} workers"] = probe_seconds()
         start = time.perf_counter()
         grade_class(args.chapter, parallel.root, workers=args.workers, feedback=False, quiet=True)
         results[f"grade_class, {args.workers} workers"] = time.perf_counter() - start
         parallel_peak = _children_peak_mib()
 
+    floor = sum(floors) / len(floors)
+    print(f"floor (sandboxed kernel start + the notebook's imports): {floor:.2f} s per submission"
+          + (f" (mean of {' and '.join(f'{f:.2f}' for f in floors)}, before and after the 1-worker run)"
+             if len(floors) > 1 else ""))
+    print("machine-speed probe before each run (a fixed Python loop; lower is faster): "
+          + ", ".join(f"{label} {seconds:.3f} s" for label, seconds in probes.items()))
     print(f"| {'command':<40} | total (s) | per submission (s) | x floor |")
     print(f"|{'-' * 42}|-----------|--------------------|---------|")
     for label, seconds in results.items():
