@@ -5,17 +5,21 @@ Prints, for N copies of a submission (the solution, as a correct student would h
 - stock: one ``nbgrader autograde <chapter> --create`` invocation (sequential, as nbgrader does);
 - parallel: ``python -m autograder.grade_class <chapter> --no-feedback`` with one worker per core;
 - the floor: starting a grading kernel and running the notebook's imports, which any grader
-  pays once per submission (with ``--one-worker``: measured before and after the 1-worker run,
-  their mean used, since the speed of a shared machine drifts during a run);
+  pays once per submission;
 
 with the wall time per submission, the speed-up, the ratio to the floor, peak memory, and a
 machine-speed probe (a fixed Python loop) timed before each run.
 ``--one-worker`` also grades the class with one worker, for the parallel command's own speed-up
-(target: at least :data:`SPEEDUP_TARGET` on 2 workers). Reader cells (autograder.reader_cells)
-are skipped as in real grading, unless ``DLCOURSE_RUN_READER_CELLS=1``. Nothing is asserted.
+(target: at least :data:`SPEEDUP_TARGET` on 2 workers): in ``--rounds`` rounds (default 2), each
+grading its share of the class on 1 worker and on all of them, in alternating order, with the
+floor measured before, between and after the rounds, so that a drift of the machine's speed during
+the run weighs on both alike (each round pays the workers' start-up, about 1-2 s, again).
+Reader cells (autograder.reader_cells) are skipped as in real grading, unless
+``DLCOURSE_RUN_READER_CELLS=1``. Nothing is asserted.
 """
 
 import argparse
+import collections
 import os
 import resource
 import sys
@@ -86,49 +90,56 @@ def main(argv=None):
     parser.add_argument("--workers", type=int, default=os.cpu_count())
     parser.add_argument("--skip-stock", action="store_true", help="only the parallel command and the floor")
     parser.add_argument("--one-worker", action="store_true", help="also the parallel command with one worker")
+    parser.add_argument("--rounds", type=int, default=2,
+                        help="with --one-worker: the class is graded in this many rounds, each on 1 worker and on "
+                             "all of them, in alternating order (default 2)")
     args = parser.parse_args(argv)
     os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
 
-    floors = [floor_seconds(args.chapter)]
     print(f"{args.chapter}: {args.n} submissions, {os.cpu_count()} cores, {args.workers} workers")
-    results, probes = {}, {}
+    floors = [floor_seconds(args.chapter)]
+    results, probes = {}, collections.defaultdict(list)
     with tempfile.TemporaryDirectory() as tmp:
         if not args.skip_stock:
             stock = make_class(Path(tmp) / "stock", args.chapter, args.n)
-            probes["stock nbgrader autograde (sequential)"] = probe_seconds()
+            probes["stock nbgrader autograde (sequential)"].append(probe_seconds())
             start = time.perf_counter()
             stock.autograde(args.chapter)
             results["stock nbgrader autograde (sequential)"] = time.perf_counter() - start
             stock_peak = _children_peak_mib()
         from autograder.grade_class import grade_class
 
-        if args.one_worker:
-            single = make_class(Path(tmp) / "single", args.chapter, args.n)
-            probes["grade_class, 1 worker"] = probe_seconds()
-            start = time.perf_counter()
-            grade_class(args.chapter, single.root, workers=1, feedback=False, quiet=True)
-            results["grade_class, 1 worker"] = time.perf_counter() - start
-            floors.append(floor_seconds(args.chapter))  # the machine's speed drifts: the floor on both sides
-        parallel = make_class(Path(tmp) / "parallel", args.chapter, args.n)
-
-        probes[f"grade_class, {args.workers} workers"] = probe_seconds()
-        start = time.perf_counter()
-        grade_class(args.chapter, parallel.root, workers=args.workers, feedback=False, quiet=True)
-        results[f"grade_class, {args.workers} workers"] = time.perf_counter() - start
+        parallel_label = f"grade_class, {args.workers} workers"
+        runs = [("grade_class, 1 worker", 1)] if args.one_worker else []
+        runs.append((parallel_label, args.workers))
+        rounds = max(1, min(args.rounds, args.n)) if args.one_worker else 1
+        for number in range(rounds):
+            size = args.n // rounds + (number < args.n % rounds)
+            for label, workers in (runs if number % 2 == 0 else runs[::-1]):  # alternate: drift hits both alike
+                course = make_class(Path(tmp) / f"{workers}-{number}", args.chapter, size)
+                probes[label].append(probe_seconds())
+                start = time.perf_counter()
+                grade_class(args.chapter, course.root, workers=workers, feedback=False, quiet=True)
+                results[label] = results.get(label, 0.0) + time.perf_counter() - start
+            if args.one_worker:
+                floors.append(floor_seconds(args.chapter))  # the machine's speed drifts: the floor between rounds
         parallel_peak = _children_peak_mib()
 
     floor = sum(floors) / len(floors)
     print(f"floor (sandboxed kernel start + the notebook's imports): {floor:.2f} s per submission"
-          + (f" (mean of {' and '.join(f'{f:.2f}' for f in floors)}, before and after the 1-worker run)"
+          + (f" (mean of {', '.join(f'{f:.2f}' for f in floors)}: before, between and after the rounds)"
              if len(floors) > 1 else ""))
+    if rounds > 1:
+        print(f"{rounds} rounds of about {args.n // rounds} submissions, the 1-worker and the {args.workers}-worker "
+              "run in each, in alternating order")
     print("machine-speed probe before each run (a fixed Python loop; lower is faster): "
-          + ", ".join(f"{label} {seconds:.3f} s" for label, seconds in probes.items()))
+          + "; ".join(f"{label} {', '.join(f'{p:.3f}' for p in seconds)} s" for label, seconds in probes.items()))
     print(f"| {'command':<40} | total (s) | per submission (s) | x floor |")
     print(f"|{'-' * 42}|-----------|--------------------|---------|")
     for label, seconds in results.items():
         per = seconds / args.n
         print(f"| {label:<40} | {seconds:9.1f} | {per:18.2f} | {per / floor:7.2f} |")
-    par_s = results[f"grade_class, {args.workers} workers"]
+    par_s = results[parallel_label]
     if not args.skip_stock:
         print(f"speed-up of the parallel command over stock: {results['stock nbgrader autograde (sequential)'] / par_s:.2f}x")
         print(f"peak memory of the largest process: stock {stock_peak:.0f} MiB, parallel {parallel_peak:.0f} MiB")
