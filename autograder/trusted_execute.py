@@ -46,16 +46,20 @@ HIDDEN_CALL = re.compile(r"check_hidden\(\s*([A-Za-z_]\w*)\s*(?:,\s*(?:name\s*=\
 
 HIDDEN_MIME = "application/x-dlcourse-hidden-results+json"
 
-# The code a hidden-test run sends into the kernel: the interpreter's source and the script, both as
-# string literals; the interpreter runs in a private namespace and sees the learner's globals.
+# The code a hidden-test run sends into the kernel. The request (the interpreter's source, the script
+# and the result type) travels beside it in the execute request's content (HIDDEN_FIELD; see
+# autograder/grading_kernel.py), or, with a kernel client that cannot attach it, as a literal in the code.
+# The interpreter runs in a private namespace and sees the learner's globals.
 _SEND = """
-def __dlc_hidden_run():
+def __dlc_hidden_run(request):
     space = {{"__name__": "dlcourse_hidden_interpreter"}}
-    exec(compile({source!r}, "<hidden-test interpreter>", "exec"), space)
-    space["serve"](globals(), {script!r}, {mime!r})
-__dlc_hidden_run()
+    exec(compile(request["source"], "<hidden-test interpreter>", "exec"), space)
+    space["serve"](globals(), request["script"], request["mime"])
+__dlc_hidden_run({request})
 del __dlc_hidden_run
 """
+HIDDEN_FIELD = "dlcourse_hidden"
+_FROM_REQUEST = f'__import__("IPython").get_ipython().kernel.get_parent()["content"][{HIDDEN_FIELD!r}]'
 
 
 def _error_output(ename, message):
@@ -213,12 +217,19 @@ class TrustedExecute(Execute):
 
     def _execute_script(self, script, index):
         """Run the interpreter on ``script`` in the kernel; return the text of its ONE result output."""
-        shadow = nbformat.v4.new_code_cell(_SEND.format(source=interpreter_source(), script=script, mime=HIDDEN_MIME))
+        request = {"source": interpreter_source(), "script": script, "mime": HIDDEN_MIME}
+        if hasattr(self.kc, "attach_to_next_execute"):
+            self.kc.attach_to_next_execute(**{HIDDEN_FIELD: request})
+            shadow = nbformat.v4.new_code_cell(_SEND.format(request=_FROM_REQUEST))
+        else:
+            shadow = nbformat.v4.new_code_cell(_SEND.format(request=repr(request)))
         self._hidden_running = True
         try:
             self._execute_detached(shadow, index)
         finally:
             self._hidden_running = False
+            if hasattr(self.kc, "attach_to_next_execute"):  # not sent (the kernel died first): not for the next cell
+                self.kc.attach_to_next_execute()
         found = [o for o in shadow.outputs if o.get("output_type") in ("display_data", "execute_result")
                  and HIDDEN_MIME in o.get("data", {})]
         if len(found) != 1:
