@@ -1,5 +1,6 @@
 """Shared test set-up: the repository root is importable (for ``autograder``), plots go
-nowhere, BLAS uses one thread, and TensorFlow stays quiet when a Keras test imports it."""
+nowhere, BLAS and TensorFlow use one thread each (the tests run one process per core), and
+TensorFlow stays quiet when a Keras test imports it."""
 
 import os
 import sys
@@ -13,6 +14,8 @@ if str(ROOT) not in sys.path:
 os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
 os.environ.setdefault("MPLBACKEND", "Agg")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("TF_NUM_INTRAOP_THREADS", "1")
+os.environ.setdefault("TF_NUM_INTEROP_THREADS", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # as autograder.grading_env: no TensorFlow logs on a kernel's stderr
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ["DLCOURSE_OFFLINE"] = "1"  # tests never touch the network
