@@ -98,7 +98,7 @@ def main(argv=None):
 
     print(f"{args.chapter}: {args.n} submissions, {os.cpu_count()} cores, {args.workers} workers")
     floors = [floor_seconds(args.chapter)]
-    results, probes = {}, collections.defaultdict(list)
+    results, probes, run_seconds = {}, collections.defaultdict(list), collections.defaultdict(list)
     with tempfile.TemporaryDirectory() as tmp:
         if not args.skip_stock:
             stock = make_class(Path(tmp) / "stock", args.chapter, args.n)
@@ -120,7 +120,8 @@ def main(argv=None):
                 probes[label].append(probe_seconds())
                 start = time.perf_counter()
                 grade_class(args.chapter, course.root, workers=workers, feedback=False, quiet=True)
-                results[label] = results.get(label, 0.0) + time.perf_counter() - start
+                run_seconds[label].append(time.perf_counter() - start)
+                results[label] = results.get(label, 0.0) + run_seconds[label][-1]
             if args.one_worker:
                 floors.append(floor_seconds(args.chapter))  # the machine's speed drifts: the floor between rounds
         parallel_peak = _children_peak_mib()
@@ -134,6 +135,9 @@ def main(argv=None):
               "run in each, in alternating order")
     print("machine-speed probe before each run (a fixed Python loop; lower is faster): "
           + "; ".join(f"{label} {', '.join(f'{p:.3f}' for p in seconds)} s" for label, seconds in probes.items()))
+    if rounds > 1:
+        print("each run's wall time, in round order: "
+              + "; ".join(f"{label} {', '.join(f'{t:.1f}' for t in seconds)} s" for label, seconds in run_seconds.items()))
     print(f"| {'command':<40} | total (s) | per submission (s) | x floor |")
     print(f"|{'-' * 42}|-----------|--------------------|---------|")
     for label, seconds in results.items():

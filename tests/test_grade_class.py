@@ -413,3 +413,16 @@ def test_a_failed_submission_is_not_done_in_the_ledger(tmp_path):
     ledger.record("b", fingerprint="f", status="graded")
     again = Ledger(tmp_path / "ledger.json")
     assert not again.done("a", "f") and again.done("b", "f") and not again.done("b", "g")
+
+
+@pytest.mark.slow  # about half a minute: a dozen kernel starts for the floor, four small grading runs
+def test_the_class_benchmark_prints_its_figures(tmp_path):
+    out = subprocess.run([sys.executable, "-m", "benchmarks.grade_class", "01_losses", "--n", "3", "--skip-stock",
+                          "--one-worker", "--rounds", "2"], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-2000:]
+    text = out.stdout
+    assert "2 rounds of about 1 submissions" in text
+    assert "each run's wall time, in round order: grade_class, 1 worker " in text
+    rows = [line for line in text.splitlines() if line.startswith("| grade_class")]
+    assert len(rows) == 2 and all(float(row.split("|")[3]) > 0 for row in rows)
+    assert "speed-up of " in text and "workers over 1:" in text
