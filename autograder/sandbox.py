@@ -58,7 +58,8 @@ SOCKETS, CONNECTION = RUN + "/sockets", RUN + "/connection.json"
 WORK, HOME = "/grading", "/home/learner"
 USERNS_UID = 1000
 PASSED_ENV = ("MPLBACKEND", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "KERAS_BACKEND",
-              "TF_CPP_MIN_LOG_LEVEL", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "CUDA_VISIBLE_DEVICES", "PYTHONHASHSEED", "TZ", "DLCOURSE_OFFLINE")
+              "TF_CPP_MIN_LOG_LEVEL", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "CUDA_VISIBLE_DEVICES",
+              "PYTHONHASHSEED", "TZ", "DLCOURSE_OFFLINE")
 ETC = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "timezone", "nsswitch.conf", "alternatives",
        "fonts", "mime.types")
 INSTRUCTOR_MARKERS = ("autograder", "solutions", "gradebook.db", ".git", "submitted", "autograded")

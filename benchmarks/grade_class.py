@@ -121,7 +121,7 @@ def main(argv=None):
                 start = time.perf_counter()
                 grade_class(args.chapter, course.root, workers=workers, feedback=False, quiet=True)
                 run_seconds[label].append(time.perf_counter() - start)
-                results[label] = results.get(label, 0.0) + run_seconds[label][-1]
+                results[label] = sum(run_seconds[label])
             if args.one_worker:
                 floors.append(floor_seconds(args.chapter))  # the machine's speed drifts: the floor between rounds
         parallel_peak = _children_peak_mib()
