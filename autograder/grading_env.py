@@ -3,8 +3,8 @@
 - the repository root on ``PYTHONPATH`` for the grading process (the kernel's sandbox,
   ``autograder/sandbox.py``, shows the kernel nothing of the repository but ``dlcourse``);
 - the course's kernel spec (``autograder/kernels``) on ``JUPYTER_PATH``;
-- one BLAS thread, one TensorFlow thread pool thread each (intra- and inter-op), off-screen plots
-  and quiet TensorFlow for the kernels (the sandbox passes these on). Grading runs one worker per
+- one BLAS thread, one thread in each of TensorFlow's two pools (intra- and inter-op), off-screen
+  plots and quiet TensorFlow for the kernels (the sandbox passes these on). Grading runs one worker per
   core, so more threads per kernel only contend: with TensorFlow's default pools a chapter 10
   submission took 11 % more CPU and its kernel kept 1.06 cores busy instead of 1.01.
 """

@@ -218,18 +218,17 @@ class TrustedExecute(Execute):
     def _execute_script(self, script, index):
         """Run the interpreter on ``script`` in the kernel; return the text of its ONE result output."""
         request = {"source": interpreter_source(), "script": script, "mime": HIDDEN_MIME}
-        if hasattr(self.kc, "attach_to_next_execute"):
-            self.kc.attach_to_next_execute(**{HIDDEN_FIELD: request})
-            shadow = nbformat.v4.new_code_cell(_SEND.format(request=_FROM_REQUEST))
-        else:
-            shadow = nbformat.v4.new_code_cell(_SEND.format(request=repr(request)))
+        attach = getattr(self.kc, "attach_to_next_execute", None)
+        if attach is not None:
+            attach(**{HIDDEN_FIELD: request})
+        shadow = nbformat.v4.new_code_cell(_SEND.format(request=_FROM_REQUEST if attach else repr(request)))
         self._hidden_running = True
         try:
             self._execute_detached(shadow, index)
         finally:
             self._hidden_running = False
-            if hasattr(self.kc, "attach_to_next_execute"):  # not sent (the kernel died first): not for the next cell
-                self.kc.attach_to_next_execute()
+            if attach is not None:  # if it was not sent (the kernel died first), it is not for the next cell
+                attach()
         found = [o for o in shadow.outputs if o.get("output_type") in ("display_data", "execute_result")
                  and HIDDEN_MIME in o.get("data", {})]
         if len(found) != 1:
