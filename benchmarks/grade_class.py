@@ -13,7 +13,10 @@ machine-speed probe (a fixed Python loop) timed before each run.
 (target: at least :data:`SPEEDUP_TARGET` on 2 workers): in ``--rounds`` rounds (default 2), each
 grading its share of the class on 1 worker and on all of them, in alternating order, with the
 floor measured before, between and after the rounds, so that a drift of the machine's speed during
-the run weighs on both alike (each round pays the workers' start-up, about 1-2 s, again).
+the run weighs on both alike (each round pays the workers' start-up, about 1 s, again). Before
+each round and after the last it also measures what the machine itself gains from more processes (the probe's loop
+in as many processes as workers at once, against one process running them in turn): grading cannot
+scale better than that.
 Reader cells (autograder.reader_cells) are skipped as in real grading, unless
 ``DLCOURSE_RUN_READER_CELLS=1``. Nothing is asserted.
 """
@@ -73,6 +76,25 @@ def probe_seconds():
     return time.perf_counter() - start
 
 
+def machine_speedup(processes, repeats=3):
+    """How much faster ``processes`` processes, each running a fixed Python loop, finish when started
+    all at once than one after the other (median of ``repeats``): the most that as many workers gain."""
+    import subprocess
+
+    loop = [sys.executable, "-c", "sum(i * i for i in range(5_000_000))"]
+    ratios = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for _ in range(processes):
+            subprocess.run(loop, check=True)
+        one_after_the_other = time.perf_counter() - start
+        start = time.perf_counter()
+        for proc in [subprocess.Popen(loop) for _ in range(processes)]:
+            proc.wait()
+        ratios.append(one_after_the_other / (time.perf_counter() - start))
+    return sorted(ratios)[len(ratios) // 2]
+
+
 def make_class(root, chapter, n):
     course = CourseDir(root)
     course.release(chapter)
@@ -99,6 +121,7 @@ def main(argv=None):
     print(f"{args.chapter}: {args.n} submissions, {os.cpu_count()} cores, {args.workers} workers")
     floors = [floor_seconds(args.chapter)]
     results, probes, run_seconds = {}, collections.defaultdict(list), collections.defaultdict(list)
+    machine_speedups = []
     with tempfile.TemporaryDirectory() as tmp:
         if not args.skip_stock:
             stock = make_class(Path(tmp) / "stock", args.chapter, args.n)
@@ -115,6 +138,8 @@ def main(argv=None):
         rounds = max(1, min(args.rounds, args.n)) if args.one_worker else 1
         for number in range(rounds):
             size = args.n // rounds + (number < args.n % rounds)
+            if args.one_worker and args.workers > 1:
+                machine_speedups.append(machine_speedup(args.workers))
             for label, workers in (runs if number % 2 == 0 else runs[::-1]):  # alternate: drift hits both alike
                 course = make_class(Path(tmp) / f"{workers}-{number}", args.chapter, size)
                 probes[label].append(probe_seconds())
@@ -124,6 +149,8 @@ def main(argv=None):
                 results[label] = sum(run_seconds[label])
             if args.one_worker:
                 floors.append(floor_seconds(args.chapter))  # the machine's speed drifts: the floor between rounds
+        if machine_speedups:
+            machine_speedups.append(machine_speedup(args.workers))
         parallel_peak = _children_peak_mib()
 
     floor = sum(floors) / len(floors)
@@ -152,6 +179,10 @@ def main(argv=None):
     if args.one_worker:
         print(f"speed-up of {args.workers} workers over 1: {results['grade_class, 1 worker'] / par_s:.2f}x "
               f"(target at least {SPEEDUP_TARGET}x)")
+        if machine_speedups:
+            print(f"the machine's own speed-up on {args.workers} processes (a fixed Python loop in {args.workers} "
+                  "processes at once against one after the other), before each round and after the last: "
+                  + ", ".join(f"{r:.2f}x" for r in machine_speedups))
     return 0
 
 

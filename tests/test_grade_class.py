@@ -14,6 +14,7 @@ import csv
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -418,7 +419,8 @@ def test_a_failed_submission_is_not_done_in_the_ledger(tmp_path):
 @pytest.mark.slow  # about half a minute: a dozen kernel starts for the floor, four small grading runs
 def test_the_class_benchmark_prints_its_figures(tmp_path):
     out = subprocess.run([sys.executable, "-m", "benchmarks.grade_class", "01_losses", "--n", "3", "--skip-stock",
-                          "--one-worker", "--rounds", "2"], cwd=ROOT, capture_output=True, text=True, timeout=600)
+                          "--one-worker", "--rounds", "2", "--workers", "2"],
+                         cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr[-2000:]
     text = out.stdout
     assert "2 rounds of about 1 submissions" in text
@@ -426,3 +428,5 @@ def test_the_class_benchmark_prints_its_figures(tmp_path):
     rows = [line for line in text.splitlines() if line.startswith("| grade_class")]
     assert len(rows) == 2 and all(float(row.split("|")[3]) > 0 for row in rows)
     assert "speed-up of " in text and "workers over 1:" in text
+    machine = re.search(r"the machine's own speed-up on 2 processes .*: ([\d.]+)x, ([\d.]+)x, ([\d.]+)x$", text, re.M)
+    assert machine and all(0.5 < float(r) < 2.5 for r in machine.groups())
