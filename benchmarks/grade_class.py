@@ -14,9 +14,8 @@ machine-speed probe (a fixed Python loop) timed before each run.
 grading its share of the class on 1 worker and on all of them, in alternating order, with the
 floor measured before, between and after the rounds, so that a drift of the machine's speed during
 the run weighs on both alike (each round pays the workers' start-up, about 1 s, again). Before
-each round and after the last it also measures what the machine itself gains from more processes (the probe's loop
-in as many processes as workers at once, against one process running them in turn): grading cannot
-scale better than that.
+each round and after the last it also measures what the machine itself gains from more processes
+(:func:`machine_speedup`): grading cannot scale better than that.
 Reader cells (autograder.reader_cells) are skipped as in real grading, unless
 ``DLCOURSE_RUN_READER_CELLS=1``. Nothing is asserted.
 """

@@ -416,7 +416,7 @@ def test_a_failed_submission_is_not_done_in_the_ledger(tmp_path):
     assert not again.done("a", "f") and again.done("b", "f") and not again.done("b", "g")
 
 
-@pytest.mark.slow  # about half a minute: a dozen kernel starts for the floor, four small grading runs
+@pytest.mark.slow  # 1-1.5 minutes: a dozen kernel starts for the floor, four small grading runs, three scaling probes
 def test_the_class_benchmark_prints_its_figures(tmp_path):
     out = subprocess.run([sys.executable, "-m", "benchmarks.grade_class", "01_losses", "--n", "3", "--skip-stock",
                           "--one-worker", "--rounds", "2", "--workers", "2"],
