@@ -23,7 +23,7 @@ import sys
 
 import nbformat
 
-from autograder.chapters import chapter
+from autograder.chapters import chapter_argument
 from autograder.notebook_cells import grade_id, nbgrader_metadata
 from autograder.release import solution_path
 
@@ -103,16 +103,12 @@ def _fresh_id(stem, taken):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description="Add a graded function's answer and test cells to a chapter.")
-    parser.add_argument("chapter", help="chapter id, e.g. 01_losses")
+    parser.add_argument("chapter", type=chapter_argument, help="chapter id or number, e.g. 01_losses or 1")
     parser.add_argument("name", help="the graded function's name")
     parser.add_argument("--args", default="x", help="its parameter list, e.g. \"y_true, y_pred\" (default: x)")
     parser.add_argument("--points", type=float, default=1, help="points of its test cell (default: 1)")
     parser.add_argument("--after", default=None, help="grade id of the cell to insert after (default: the end)")
     args = parser.parse_args(argv)
-    try:
-        chapter(args.chapter)
-    except KeyError as err:
-        parser.error(err.args[0])
     path = solution_path(args.chapter)
     points = int(args.points) if float(args.points).is_integer() else args.points
     try:

@@ -29,6 +29,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from autograder.chapters import chapter_argument
 from autograder.notebook_cells import grade_id, graded_points, is_solution_cell, is_test_cell, solution_ids, \
     source, stub_solution
 from autograder.release import ROOT, chapters
@@ -486,7 +487,7 @@ def write_submission(folder, files):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description="Write a corpus of broken, hostile and correct submissions.")
-    parser.add_argument("chapter")
+    parser.add_argument("chapter", type=chapter_argument, help="chapter id or number, e.g. 01_losses or 1")
     parser.add_argument("submitted_dir")
     args = parser.parse_args(argv)
     for scenario, expectation in build_corpus(args.chapter, args.submitted_dir).items():

@@ -50,6 +50,8 @@ import time
 import warnings
 from pathlib import Path
 
+from autograder.chapters import chapter_argument
+
 ROOT = Path(__file__).resolve().parent.parent
 SUBMISSION_TIMEOUT = float(os.environ.get("DLCOURSE_SUBMISSION_TIMEOUT", "1200"))
 ATTEMPTS = int(os.environ.get("DLCOURSE_SUBMISSION_ATTEMPTS", "2"))
@@ -701,7 +703,7 @@ def grade_class(chapter, course_root=ROOT, db_url=None, workers=None, force=Fals
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description="Grade every submission of a chapter in parallel.")
-    parser.add_argument("chapter")
+    parser.add_argument("chapter", type=chapter_argument, help="chapter id or number, e.g. 01_losses or 1")
     parser.add_argument("--workers", type=int, default=None, help="worker processes (default: number of cores)")
     parser.add_argument("--force", action="store_true", help="regrade every submission, not only new or changed ones")
     parser.add_argument("--no-feedback", action="store_true", help="skip generating feedback HTML")

@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
+from autograder.chapters import chapter_argument
 from dlcourse.checks.failure import failing_case, named_mistakes
 
 FINGERPRINT = Path(__file__).resolve().parent.parent / "tests" / "data" / "grade_fingerprint.json"
@@ -141,7 +142,7 @@ def main(argv=None):
     parser.add_argument("--write", action="store_true", help="record the fingerprint (keeps recorded Keras chapters "
                                                               "unless --keras)")
     parser.add_argument("--keras", action="store_true", help="include the Keras chapters (imports TensorFlow)")
-    parser.add_argument("chapters", nargs="*", help="only these chapter ids (default: all)")
+    parser.add_argument("chapters", nargs="*", type=chapter_argument, help="only these chapter ids or numbers (default: all)")
     parser.add_argument("--only", nargs="+", default=(), help="only these graded functions")
     args = parser.parse_args(argv)
     current = fingerprint(args.chapters or None, keras=args.keras, only=args.only)

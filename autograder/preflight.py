@@ -28,6 +28,7 @@ from pathlib import Path
 
 import nbformat
 
+from autograder.chapters import chapter_argument
 from autograder.notebook_cells import grade_id, grade_ids, nbgrader_meta, source as cell_source
 from autograder.notes import add_note, strip_notes
 
@@ -265,7 +266,7 @@ def repair_submission(folder, chapter, release_path):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description="Stage and repair submissions so that nbgrader can grade every one.")
-    parser.add_argument("chapter")
+    parser.add_argument("chapter", type=chapter_argument, help="chapter id or number, e.g. 01_losses or 1")
     parser.add_argument("staging", help="folder to stage into (one sub-folder per student)")
     parser.add_argument("--submitted", default=str(ROOT / "submitted"))
     parser.add_argument("--release", default=None, help="released notebook (default course/<chapter>/<chapter>.ipynb)")

@@ -31,6 +31,7 @@ import sys
 
 import nbformat
 
+from autograder.chapters import chapter_argument
 from autograder.notebook_cells import cell_label as _label, is_read_only
 
 KEY = "dlcourse"
@@ -280,7 +281,7 @@ def main(argv=None):
     from autograder.release import chapters, solution_path
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("chapters", nargs="*", help="chapter ids (default: all)")
+    parser.add_argument("chapters", nargs="*", type=chapter_argument, help="chapter ids or numbers (default: all)")
     parser.add_argument("--mark", action="store_true", help="(re)mark the source notebooks by the rule")
     args = parser.parse_args(argv)
     status = 0

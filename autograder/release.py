@@ -28,7 +28,7 @@ import tempfile
 from pathlib import Path
 
 from autograder import translations
-from autograder.chapters import chapter_ids
+from autograder.chapters import chapter_argument, chapter_ids
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE = ROOT / "solutions"
@@ -118,7 +118,7 @@ def differences(expected_dir, actual_dir):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description="Generate course/ from solutions/ with nbgrader.")
-    parser.add_argument("chapters", nargs="*", help="chapter ids (default: all)")
+    parser.add_argument("chapters", nargs="*", type=chapter_argument, help="chapter ids or numbers (default: all)")
     parser.add_argument("--check", action="store_true", help="compare a fresh release with course/; change nothing")
     parser.add_argument("--zh-only", action="store_true", help="rebuild only course_zh/ from the committed course/")
     args = parser.parse_args(argv)

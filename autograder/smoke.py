@@ -9,13 +9,14 @@ import traceback
 
 import nbformat
 
+from autograder.chapters import chapter_argument
 from autograder.execute import ROOT, execute_notebook
 from autograder.release import chapters
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("chapters", nargs="*", help="chapter ids (default: all)")
+    parser.add_argument("chapters", nargs="*", type=chapter_argument, help="chapter ids or numbers (default: all)")
     args = parser.parse_args(argv)
     out_dir = ROOT / "build" / "executed"
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -29,6 +29,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from autograder.chapters import chapter_argument
 from autograder.corpus import build_corpus
 from autograder.course_dir import CourseDir
 
@@ -106,7 +107,7 @@ def make_class(root, chapter, n):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("chapter", nargs="?", default="01_losses")
+    parser.add_argument("chapter", nargs="?", default="01_losses", type=chapter_argument, help="chapter id or number, e.g. 01_losses or 1 (default 01_losses)")
     parser.add_argument("--n", type=int, default=100, help="submissions (default 100)")
     parser.add_argument("--workers", type=int, default=os.cpu_count())
     parser.add_argument("--skip-stock", action="store_true", help="only the parallel command and the floor")

@@ -19,6 +19,7 @@ import platform
 import subprocess
 import sys
 
+from autograder.chapters import chapter_argument
 from autograder.execute import ROOT, kernel_env
 from autograder.release import chapters
 
@@ -44,7 +45,7 @@ def measure(what, chapter, run_reader_cells=False, n=1):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("chapters", nargs="*", help="chapter ids (default: all)")
+    parser.add_argument("chapters", nargs="*", type=chapter_argument, help="chapter ids or numbers (default: all)")
     parser.add_argument("--floor", action="store_true", help="per-submission cost against the floor")
     parser.add_argument("--extra", type=int, default=EXTRA, help=f"extra submissions for --floor (default {EXTRA})")
     args = parser.parse_args(argv)

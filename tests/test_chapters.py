@@ -1,6 +1,7 @@
 """The registry of chapters (autograder/chapters/__init__.py) agrees with the notebooks and with each
 chapter's instructor code, and finding a function's chapter imports no chapter code."""
 
+import argparse
 import subprocess
 import sys
 from pathlib import Path
@@ -8,7 +9,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder.chapters import CHAPTERS, chapter, chapter_ids, chapter_of, graded_functions
+from autograder.chapters import CHAPTERS, chapter, chapter_argument, chapter_ids, chapter_of, graded_functions
 
 ROOT = Path(__file__).resolve().parent.parent
 IDS = [c.id for c in CHAPTERS]
@@ -58,6 +59,24 @@ def test_lookups():
         chapter_of("nope")
     with pytest.raises(KeyError, match="no chapter '99_x'"):
         chapter("99_x")
+
+
+def test_a_command_line_takes_a_chapter_by_id_or_number():
+    assert chapter_argument("08_numpy_mlp_capstone") == "08_numpy_mlp_capstone"
+    assert chapter_argument("8") == chapter_argument("08") == "08_numpy_mlp_capstone"
+    assert chapter_argument("10") == "10_gpu_keras_lab"
+    for wrong in ("99", "0", "", "mlp", "08_numpy", "1.0"):
+        with pytest.raises(argparse.ArgumentTypeError, match=f"no chapter '{wrong}'.*01_losses, 02_gradient_descent"):
+            chapter_argument(wrong)
+
+
+def test_grading_a_class_of_an_unknown_chapter_is_a_usage_error_naming_the_chapters(capsys):
+    from autograder import grade_class
+
+    with pytest.raises(SystemExit) as exited:
+        grade_class.main(["11"])
+    assert exited.value.code == 2
+    assert "no chapter '11'; give its id or number, one of: 01_losses" in capsys.readouterr().err
 
 
 def test_looking_up_a_chapter_imports_no_chapter_code():

@@ -71,6 +71,19 @@ def chapter(chapter_id):
         raise KeyError(f"no chapter {chapter_id!r}; the chapters are {sorted(_BY_ID)}") from None
 
 
+def chapter_argument(text):
+    """A chapter id as typed on a command line: the id itself or its number ("8", "08" for
+    ``08_numpy_mlp_capstone``); for argparse's ``type=``, so a wrong one is a usage error naming the ids."""
+    import argparse
+
+    if text in _BY_ID:
+        return text
+    matches = [c.id for c in CHAPTERS if text.isdigit() and c.id.split("_", 1)[0].lstrip("0") == text.lstrip("0")]
+    if len(matches) == 1:
+        return matches[0]
+    raise argparse.ArgumentTypeError(f"no chapter {text!r}; give its id or number, one of: {', '.join(chapter_ids())}")
+
+
 def chapter_of(function_name):
     """The :class:`Chapter` that grades ``function_name`` (reads the chapters' function lists only)."""
     for found in CHAPTERS:
