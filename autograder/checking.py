@@ -30,6 +30,24 @@ def hidden_seed(function_name):
     return zlib.crc32(f"hidden:{function_name}".encode())
 
 
+_COMPUTED = {}  # key -> value computed once in this process; read through deep copies (computed_once)
+
+
+def computed_once(key, compute):
+    """``compute()`` the first time ``key`` is asked for in this process; a deep copy of that value every time.
+
+    For what a hidden test compares a submission with (the reference's and the mistakes' results
+    on fixed inputs): the same for every submission a grading worker grades, so it is computed for
+    the first only. ``key`` fixes everything ``compute`` depends on and is made of instructor code
+    and constants only; by convention it starts with the chapter id and the graded name. The copies
+    keep a check (or the learner's code it calls) that writes into what it was given from changing
+    what the next submission is judged against.
+    """
+    if key not in _COMPUTED:
+        _COMPUTED[key] = compute()
+    return copy.deepcopy(_COMPUTED[key])
+
+
 def message_no_results(name, err):
     """The failure message when the hidden tests of ``name`` got nothing usable back."""
     return f"{name}: the hidden tests got no usable results back from your code ({err}), so they count as failed."

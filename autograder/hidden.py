@@ -25,13 +25,12 @@ and weights and is judged here rebuilt (:mod:`autograder.protocol.keras_objects`
   kernel (:func:`run_hidden` with its executor); nothing of this package enters the kernel.
 """
 
-import copy
 import sys
 
 import numpy as np
 
 from autograder.chapters import cases_of, chapter_of, reference_and_mistakes, reference_of
-from autograder.checking import evaluate, hidden_seed, message_no_results
+from autograder.checking import computed_once, evaluate, hidden_seed, message_no_results
 from autograder.hidden_backward import backward_check
 from autograder.protocol.session import Session, local_executor
 from autograder.protocol.wire import NotData, ProtocolError
@@ -50,9 +49,6 @@ def hidden_reference(name):
     return module, getattr(module, name)
 
 
-_EXPECTED = {}  # key of _check_key -> [(case, reference's and mistakes' results)]: read through deep copies
-
-
 def _check_key(name, *rest):
     """What the hidden test of ``name`` is made of (instructor code only): chapter, seed, its case
     makers and references, then ``rest``; the key of what is computed once per process."""
@@ -66,11 +62,9 @@ def _check_key(name, *rest):
 def _expected_cases(name):
     """[(case, evaluate's result)] of the hidden cases of ``name``, computed once per process; each
     call gets its own deep copy (the check's replay writes the learner's in-place changes into its inputs)."""
-    key = _check_key(name)
-    if key not in _EXPECTED:
-        reference, mistakes = reference_and_mistakes(name)
-        _EXPECTED[key] = [(case, evaluate(case, reference, mistakes)) for case in hidden_cases(name)]
-    return copy.deepcopy(_EXPECTED[key])
+    reference, mistakes = reference_and_mistakes(name)
+    return computed_once(_check_key(name), lambda: [(case, evaluate(case, reference, mistakes))
+                                                    for case in hidden_cases(name)])
 
 
 def _check_of(name, only_custom=False):

@@ -1,13 +1,14 @@
-"""What a hidden test computes once per process (the reference's results on the hidden cases, the
-first round's script of calls) cannot be changed by a submission: the next submission is judged
-against exactly what a fresh process would judge it against."""
+"""What a hidden test computes once per process (the reference's and the mistakes' results on the
+hidden cases and on a custom check's fixed inputs, the first round's script of calls) cannot be
+changed by a submission: the next submission is judged against exactly what a fresh process would
+judge it against."""
 
 import pickle
 
 import numpy as np
 import pytest
 
-from autograder import hidden
+from autograder import checking, hidden
 from autograder.chapters import reference_and_mistakes
 from autograder.hidden import check_hidden
 from autograder.protocol import session
@@ -23,14 +24,14 @@ def _verdict(fn, name):
 
 
 def _fresh_verdict(fn, name):
-    hidden._EXPECTED.clear()
+    checking._COMPUTED.clear()
     session._PLANS.clear()
     return _verdict(fn, name)
 
 
 def _kept(name):
     """Everything kept for ``name`` in this process, as bytes."""
-    return pickle.dumps(([v for k, v in hidden._EXPECTED.items() if k[1] == name],
+    return pickle.dumps(([v for k, v in checking._COMPUTED.items() if k[1] == name],
                          [v for k, v in session._PLANS.items() if k[1] == name]))
 
 
@@ -61,8 +62,7 @@ def test_a_submission_that_mutates_its_inputs_does_not_change_what_the_next_is_j
     fresh = {"reference": _fresh_verdict(reference, name), "mistake": _fresh_verdict(mistakes[mistake], name)}
     assert fresh["reference"] == "passed" and fresh["mistake"] != "passed"
     assert any(k[1] == name for k in session._PLANS), "the first round's script was not kept"
-    if name == "mse":
-        assert any(k[1] == name for k in hidden._EXPECTED), "the reference's results were not kept"
+    assert any(k[1] == name for k in checking._COMPUTED), "the reference's results were not kept"
     kept = _kept(name)
 
     assert _verdict(vandal, name) != "passed"
@@ -83,3 +83,23 @@ def test_the_kept_results_of_the_reference_are_read_through_copies():
             result["expected"][...] = np.nan
         result.get("mistakes", {}).clear()
     assert pickle.dumps(hidden._expected_cases("mse")) == kept
+
+
+def test_a_custom_checks_expectations_are_computed_for_the_first_submission_only(monkeypatch):
+    """Chapter 08's step-by-step training check trains the reference, the accepted variants and every
+    catalogued mistake on each tiny problem: once per process, not once per submission."""
+    from autograder.chapters.ch08_numpy_mlp_capstone import cases as C, mistakes as M, reference as R
+
+    trained = []
+    original = C.trained_expectations
+    monkeypatch.setattr(C, "trained_expectations", lambda *args: trained.append(args) or original(*args))
+    checking._COMPUTED.clear()
+    mistake = M.MISTAKES["train_mlp"]["Adam's moments m, v reset to zero every epoch"]
+    verdicts = []
+    for _ in range(2):
+        C.train_mlp_step_by_step(R.train_mlp)
+        with pytest.raises(CheckFailure) as failure:
+            C.train_mlp_step_by_step(mistake)
+        verdicts.append(str(failure.value))
+    assert len(trained) == len(C.STEP_CONFIGS)
+    assert verdicts[0] == verdicts[1] and "Adam's moments m, v reset to zero every epoch" in verdicts[0]

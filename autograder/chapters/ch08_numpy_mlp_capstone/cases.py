@@ -10,6 +10,7 @@ digits with a stated test accuracy reached within a stated time.
 """
 
 import contextlib
+import json
 import re
 import time
 
@@ -17,7 +18,7 @@ import numpy as np
 
 from autograder.chapters.ch08_numpy_mlp_capstone import mistakes as wrong
 from autograder.chapters.ch08_numpy_mlp_capstone import reference as R
-from autograder.checking import Case, evaluate
+from autograder.checking import Case, computed_once, evaluate
 from dlcourse.checks.compare import agree, describe
 from dlcourse.checks.properties import mlp as P
 from dlcourse.checks.runner import CheckFailure, run_case
@@ -84,13 +85,12 @@ def train_mlp_on_digits(fn, configs=DIGITS_CONFIGS, min_accuracy=DIGITS_MIN_TEST
 def _hidden_sample_log_uniform(fn):
     P.sample_log_uniform_properties(fn, seed=101)
     P.sample_log_uniform_properties(fn, seed=202, ranges=((1e-12, 1e-9), (1e3, 1e9), (0.9, 1.1)), n=40_000)
-    cases = _hidden_sample_cases(None)
-    draws_of_shape(fn, cases)
-    exact_cases(fn, "sample_log_uniform", cases)
+    draws_of_shape(fn, _hidden_sample_cases(None))
+    exact_cases(fn, "sample_log_uniform", _hidden_sample_cases)
 
 
 def _hidden_random_search(fn):
-    exact_cases(fn, "random_search", _hidden_search_cases(None))
+    exact_cases(fn, "random_search", _hidden_search_cases)
     P.random_search_properties(fn, seed=303, n_trials=40, n_many=800)
 
 
@@ -133,7 +133,10 @@ def train_mlp_step_by_step(fn, configs=STEP_CONFIGS, seed=STEP_SEED):
     """
     data = tiny_problem(seed)
     for what, config in configs:
-        P.compare_trained(fn, f"tiny problem, {what}", data, config, seed, *trained_expectations(data, config, seed))
+        key = (CHAPTER, "train_mlp", "step by step", seed, json.dumps(config, sort_keys=True), R.train_mlp,
+               tuple(wrong.ACCEPTED["train_mlp"].items()), tuple(wrong.MISTAKES["train_mlp"].items()))
+        expectations = computed_once(key, lambda: trained_expectations(data, config, seed))
+        P.compare_trained(fn, f"tiny problem, {what}", data, config, seed, *expectations)
 
 
 def _hidden_train_mlp(fn):
@@ -171,14 +174,15 @@ def _hidden_sample_cases(rng):
             for i, size in enumerate((1, (1,), (1, 1), (3, 1), 0, (2, 0), None))]
 
 
-def exact_cases(fn, name, cases):
-    """Each case against the reference's output, a failure naming the mistake it matches.
+def exact_cases(fn, name, make_cases):
+    """Each case of ``make_cases(None)`` against the reference's output, a failure naming the mistake it
+    matches (the reference's and the mistakes' outputs computed once per process).
 
     Run from the custom checks, in the order that makes a failure's diagnosis most precise.
     """
-    mistakes = wrong.MISTAKES.get(name, {})
-    for case in cases:
-        result = evaluate(case, getattr(R, name), mistakes)
+    reference, mistakes = getattr(R, name), wrong.MISTAKES.get(name, {})
+    key = (CHAPTER, name, "exact cases", make_cases, reference, tuple(mistakes.items()))
+    for case, result in computed_once(key, lambda: [(c, evaluate(c, reference, mistakes)) for c in make_cases(None)]):
         run_case(fn, name, f"hidden: {case.name}", case.inputs, result.get("expected"), result.get("mistakes"))
 
 
