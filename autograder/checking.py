@@ -6,6 +6,9 @@ grading time).
 """
 
 import copy
+import functools
+import hashlib
+import pickle
 import warnings
 import zlib
 from dataclasses import dataclass, field
@@ -39,13 +42,30 @@ def computed_once(key, compute):
     For what a hidden test compares a submission with (the reference's and the mistakes' results
     on fixed inputs): the same for every submission a grading worker grades, so it is computed for
     the first only. ``key`` fixes everything ``compute`` depends on and is made of instructor code
-    and constants only; by convention it starts with the chapter id and the graded name. The copies
+    and constants only (the hidden tests' keys start with the chapter id and the graded name;
+    :func:`once_per_process` keys with the function). The copies
     keep a check (or the learner's code it calls) that writes into what it was given from changing
     what the next submission is judged against.
     """
     if key not in _COMPUTED:
         _COMPUTED[key] = compute()
     return copy.deepcopy(_COMPUTED[key])
+
+
+def once_per_process(function):
+    """Decorator: ``function(*args)`` through :func:`computed_once`, keyed by the function and its
+    arguments (hashable constants: a case's index or name, shapes, seeds)."""
+    @functools.wraps(function)
+    def once(*args):
+        return computed_once((function, *args), lambda: function(*args))
+
+    return once
+
+
+def data_key(value):
+    """A short key for plain data (arrays, numbers, strings, lists, dicts) in a :func:`computed_once`
+    key: the SHA-256 of its pickle."""
+    return hashlib.sha256(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)).hexdigest()
 
 
 def message_no_results(name, err):

@@ -17,8 +17,8 @@ keeps the suggested layout.
 
 import numpy as np
 
-from autograder.chapters import cases_of, reference_and_mistakes, reference_of
-from autograder.checking import Case, _quiet_call, evaluate, hidden_seed, message_no_results
+from autograder.chapters import cases_of, chapter_of, reference_and_mistakes, reference_of
+from autograder.checking import Case, _quiet_call, computed_once, evaluate, hidden_seed, message_no_results
 from autograder.protocol.session import Session, local_executor
 from autograder.protocol.wire import NotData, ProtocolError
 from dlcourse.checks.backward import run_backward_case
@@ -33,11 +33,21 @@ def backward_cases(name, rng):
             for case_name, inputs, dout in make(rng)]
 
 
+def _expected_backward(name):
+    """[(case name, forward inputs, dout, cache, evaluate's result)] of the hidden cases of the backward
+    pass ``name``, computed once per process (each call gets a deep copy)."""
+    reference, mistakes = reference_and_mistakes(name)
+    forward_name, make = cases_of(name).BACKWARD_CASES[name]
+    key = (chapter_of(name).id, name, "backward cases", hidden_seed(name), make, reference,
+           getattr(reference_of(name), forward_name), tuple(mistakes.items()))
+    return computed_once(key, lambda: [
+        (case_name, inputs, dout, cache, evaluate(Case(case_name, {"dout": dout, "cache": cache}), reference, mistakes))
+        for case_name, inputs, dout, cache in backward_cases(name, np.random.default_rng(hidden_seed(name)))])
+
+
 def _check_cases(backward, forward, name):
     """The hidden cases of the backward pass ``name``; backward/forward: the learner's (proxied) functions."""
-    reference, mistakes = reference_and_mistakes(name)
-    for case_name, inputs, dout, cache in backward_cases(name, np.random.default_rng(hidden_seed(name))):
-        result = evaluate(Case(case_name, {"dout": dout, "cache": cache}), reference, mistakes)
+    for case_name, inputs, dout, cache, result in _expected_backward(name):
         run_backward_case(backward, forward, name, f"hidden: {case_name}", inputs, dout, cache,
                           result["expected"], result["mistakes"])
 

@@ -103,3 +103,18 @@ def test_a_custom_checks_expectations_are_computed_for_the_first_submission_only
         verdicts.append(str(failure.value))
     assert len(trained) == len(C.STEP_CONFIGS)
     assert verdicts[0] == verdicts[1] and "Adam's moments m, v reset to zero every epoch" in verdicts[0]
+
+
+def test_once_per_process_computes_each_argument_once_and_hands_out_copies():
+    calls = []
+
+    @checking.once_per_process
+    def expectation(index):
+        calls.append(index)
+        return {"logits": np.full(3, float(index))}
+
+    first = expectation(1)
+    first["logits"][...] = np.nan
+    assert np.array_equal(expectation(1)["logits"], [1.0, 1.0, 1.0])
+    assert expectation(2)["logits"][0] == 2.0
+    assert calls == [1, 2]

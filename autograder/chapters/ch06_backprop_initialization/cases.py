@@ -18,14 +18,11 @@ How each graded function is checked:
   for a seed, use of the given generator), never by one exact stream.
 """
 
-import copy
-import functools
-
 import numpy as np
 
 from autograder.chapters import reference_and_mistakes
 from autograder.chapters.ch06_backprop_initialization import reference as ref
-from autograder.checking import Case, _quiet_call, evaluate
+from autograder.checking import Case, _quiet_call, evaluate, once_per_process
 from dlcourse.checks.compare import agree
 from dlcourse.checks.properties import backprop as props
 from dlcourse.checks.runner import run_case
@@ -238,7 +235,7 @@ def _mistake_signatures(name, fan_in, fan_out, spec):
     return out
 
 
-@functools.lru_cache(maxsize=None)
+@once_per_process
 def _hidden_signatures(name, fan_in, fan_out):
     """_mistake_signatures for a hidden draw, computed once per grading process, not once per submission."""
     return _mistake_signatures(name, fan_in, fan_out, _SPEC_OF[name](fan_in, fan_out)[2])
@@ -248,7 +245,7 @@ def _initializer_check(name, specs):
     def check(fn):
         for fan_in, fan_out, spec in specs:
             props.check_initializer(fn, name, fan_in, fan_out, spec,
-                                    copy.deepcopy(_hidden_signatures(name, fan_in, fan_out)),
+                                    _hidden_signatures(name, fan_in, fan_out),
                                     seed=props.seed_of(f"hidden:{name}:{fan_in}x{fan_out}"), label="hidden: ")
     return check
 

@@ -23,7 +23,7 @@ import numpy as np
 
 from autograder.chapters import reference_and_mistakes
 from autograder.chapters.ch07_batchnorm_dropout import reference as ref
-from autograder.checking import Case, _quiet_call, evaluate
+from autograder.checking import Case, _quiet_call, computed_once, data_key, evaluate
 from dlcourse.checks.properties import batchnorm_dropout as props
 from dlcourse.checks.runner import run_case
 
@@ -137,8 +137,10 @@ HIDDEN = {
 def _compare_observed(fn, name, observe, inputs_list, bad_inputs, mutable=()):
     """Compare what ``observe(fn)`` returns with the reference's, naming matching mistakes."""
     reference, mistakes = reference_and_mistakes(name)
-    for case_name, inputs in inputs_list:
-        stored = _observed_expectation(observe, reference, mistakes, inputs)
+    key = (CHAPTER, name, "observed", observe, reference, tuple(mistakes.items()), data_key(inputs_list))
+    expectations = computed_once(key, lambda: [_observed_expectation(observe, reference, mistakes, inputs)
+                                               for _, inputs in inputs_list])
+    for (case_name, inputs), stored in zip(inputs_list, expectations):
         run_case(observe(fn), name, f"hidden: {case_name}", inputs, stored["expected"], stored["mistakes"],
                  mutable=mutable)
     for case_name, inputs in bad_inputs:

@@ -13,12 +13,9 @@ Nothing here imports keras at import time (every chapter's grading imports this 
 
 from __future__ import annotations
 
-import copy
-import functools
-
 import numpy as np
 
-from autograder.checking import Case
+from autograder.checking import Case, once_per_process
 
 CHAPTER = "09_keras_training"
 
@@ -192,7 +189,7 @@ def _kernel():
     return keras_objects
 
 
-@functools.lru_cache(maxsize=None)
+@once_per_process
 def _hidden_mlp_expectation(index):
     """What the hidden build_mlp test expects of ``HIDDEN_MLP_CONFIGS[index]`` on its probe (seed 100 + index):
     dict(seed, x (4, input_dim), logits (4, num_classes), mistakes {key: logits that differ}). The reference's
@@ -216,7 +213,7 @@ def hidden_build_mlp(fn):
     name = "build_mlp"
     for i, kwargs in enumerate(HIDDEN_MLP_CONFIGS):
         case = f"hidden: {', '.join(f'{k}={v}' for k, v in kwargs.items())}"
-        expected = copy.deepcopy(_hidden_mlp_expectation(i))
+        expected = _hidden_mlp_expectation(i)
         model = props.inspect_mlp(_builder(fn, name, case), name, case, kwargs, mlp_params(kwargs), expected)
         if kwargs.get("dropout_rate", 0) > 0:
             a = props.numpy_out(model(expected["x"], training=True))
@@ -258,7 +255,7 @@ def _hidden_mlp_learns(fn):
                                "lowers it by far more than 30% here")
 
 
-_compile_expectations_once = functools.lru_cache(maxsize=None)(compile_expectations)  # once per grading process
+_compile_expectations_once = once_per_process(compile_expectations)
 
 
 def _compiling(fn, name, case):
@@ -289,7 +286,7 @@ def hidden_compile(fn):
     props = _props()
     keras = props._keras()
     name = "compile_for_classification"
-    expected = dict(_compile_expectations_once())
+    expected = _compile_expectations_once()
     for i, (d_in, k, lr) in enumerate([(5, 3, 0.02), (3, 3, 3e-4), (8, 3, 1e-3)]):
         case = f"hidden: a linear model {d_in} -> {k}, learning_rate={lr}"
         model = props._tiny_linear_model(d_in, k, 10 + i)
@@ -352,7 +349,7 @@ HIDDEN_TRAIN_STEP_RUNS = [  # (case, train_step_setup arguments, optimizer facto
 ]
 
 
-@functools.lru_cache(maxsize=None)
+@once_per_process
 def _hidden_train_step_expectation(case):
     """(losses, weights after, {mistake key: {"losses": ...}} of mistakes whose losses differ) of the reference's
     train_step on the run ``case`` of HIDDEN_TRAIN_STEP_RUNS; computed once per grading process."""
@@ -370,7 +367,7 @@ def hidden_train_step(fn):
     props = _props()
     name = "train_step"
     for case, setup, optimizer_factory, steps in HIDDEN_TRAIN_STEP_RUNS:
-        expected_losses, expected_weights, mistakes = copy.deepcopy(_hidden_train_step_expectation(case))
+        expected_losses, expected_weights, mistakes = _hidden_train_step_expectation(case)
         model, x, y = props.train_step_setup(**setup)
         before = [props.numpy_out(w) for w in model.weights]
         optimizer = optimizer_factory()

@@ -12,12 +12,9 @@ Nothing here imports keras at import time (every chapter's grading imports this 
 
 from __future__ import annotations
 
-import copy
-import functools
-
 import numpy as np
 
-from autograder.checking import Case
+from autograder.checking import Case, once_per_process
 
 CHAPTER = "10_gpu_keras_lab"
 
@@ -95,7 +92,7 @@ def cnn_expectation(input_shape, num_classes, seed, x):
     return dict(seed=seed, x=x, logits=logits, mistakes=mistakes)
 
 
-@functools.lru_cache(maxsize=None)
+@once_per_process
 def _hidden_cnn_expectation(input_shape, num_classes, seed):
     """cnn_expectation on the hidden probe of 2 images ``props.inputs((2, *input_shape), seed)``; the
     reference's and the mistakes' models are built once per grading process, not once per submission."""
@@ -182,7 +179,7 @@ def hidden_build_cnn(fn):
     for i, (shape, k) in enumerate([((28, 28, 1), 10), ((32, 32, 3), 5), ((9, 9, 2), 3)]):
         case = f"hidden: input_shape={shape}, num_classes={k}"
         props.inspect_cnn(_builder(fn, name, case), name, case, shape, k,
-                          copy.deepcopy(_hidden_cnn_expectation(shape, k, 20 + i)))
+                          _hidden_cnn_expectation(shape, k, 20 + i))
     case = "hidden: input_shape=(16, 16, 3) under mixed_float16"
     props.inspect_cnn_mixed(_builder(fn, name, case, policy="mixed_float16"), name, case, (16, 16, 3), 6)
     case = "hidden: 12 Adam steps on 16 images of two easy classes"
