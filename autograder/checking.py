@@ -43,9 +43,9 @@ def computed_once(key, compute):
     on fixed inputs): the same for every submission a grading worker grades, so it is computed for
     the first only. ``key`` fixes everything ``compute`` depends on and is made of instructor code
     and constants only (the hidden tests' keys start with the chapter id and the graded name;
-    :func:`once_per_process` keys with the function). The copies
-    keep a check (or the learner's code it calls) that writes into what it was given from changing
-    what the next submission is judged against.
+    :func:`once_per_process` keys with the function). The copies keep a check (or the learner's
+    code it calls) that writes into what it was given from changing what the next submission is
+    judged against.
     """
     if key not in _COMPUTED:
         _COMPUTED[key] = compute()
