@@ -166,6 +166,9 @@ def test_an_initializer_that_ignores_rng_fails():
         check(he_normal)
 
 
+# the hidden check runs the naive sigmoids on large |z| on purpose: their warnings are the point
+@pytest.mark.filterwarnings("ignore:overflow encountered in exp:RuntimeWarning",
+                            "ignore:invalid value encountered in divide:RuntimeWarning")
 @pytest.mark.parametrize("naive", [
     lambda z: 1.0 / (1.0 + np.exp(-np.asarray(z, float))),
     lambda z: np.where(np.asarray(z) >= 0, 1 / (1 + np.exp(-np.asarray(z, float))),
