@@ -303,6 +303,8 @@ def test_a_custom_layer_loads_only_when_known(keras, tmp_path):
 
 
 @pytest.mark.slow  # trains the notebook's two section-8 models on the chapter's data (about 15 s of CPU)
+# the notebook's set-up cell (not run here) silences this note of fit() about already batched datasets
+@pytest.mark.filterwarnings("ignore:.*`shuffle=True` was passed:UserWarning")
 def test_the_notebooks_section_8_cells_run(keras, tf):
     """The save/reload and checkpoint cells of the solution notebook, run as written (their np.testing
     asserts included) on the chapter's data, with the reference in place of the learner's functions."""
