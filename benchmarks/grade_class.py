@@ -177,8 +177,10 @@ def main(argv=None):
     else:
         print(f"peak memory of the largest process: {parallel_peak:.0f} MiB")
     if args.one_worker:
+        per_round = [one / many for one, many in zip(run_seconds["grade_class, 1 worker"], run_seconds[parallel_label])]
         print(f"speed-up of {args.workers} workers over 1: {results['grade_class, 1 worker'] / par_s:.2f}x "
-              f"(target at least {SPEEDUP_TARGET}x)")
+              f"(target at least {SPEEDUP_TARGET}x)"
+              + (f"; per round: {', '.join(f'{r:.2f}x' for r in per_round)}" if rounds > 1 else ""))
         if machine_speedups:
             print(f"the machine's own speed-up on {args.workers} processes (a fixed Python loop in {args.workers} "
                   "processes at once against one after the other), before each round and after the last: "

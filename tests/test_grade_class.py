@@ -427,6 +427,8 @@ def test_the_class_benchmark_prints_its_figures(tmp_path):
     assert "each run's wall time, in round order: grade_class, 1 worker " in text
     rows = [line for line in text.splitlines() if line.startswith("| grade_class")]
     assert len(rows) == 2 and all(float(row.split("|")[3]) > 0 for row in rows)
-    assert "speed-up of " in text and "workers over 1:" in text
+    speedup = re.search(r"speed-up of 2 workers over 1: ([\d.]+)x \(target at least [\d.]+x\); "
+                        r"per round: ([\d.]+)x, ([\d.]+)x$", text, re.M)
+    assert speedup and all(float(r) > 0 for r in speedup.groups())
     machine = re.search(r"the machine's own speed-up on 2 processes .*: ([\d.]+)x, ([\d.]+)x, ([\d.]+)x$", text, re.M)
     assert machine and all(0.5 < float(r) < 2.5 for r in machine.groups())
